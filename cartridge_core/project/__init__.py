@@ -1,0 +1,1 @@
+"""The dbt project on disk: discovery, profiles, file changes."""

@@ -1,0 +1,1 @@
+"""Cartridge language server and headless CLI: a thin layer over cartridge_core."""
