@@ -106,8 +106,10 @@ def run_generate(args: argparse.Namespace, *, out: TextIO) -> int:
 
     timer = _Timer()
     try:
+        # Paths typed on the command line are relative to where the user ran the command.
+        profiles_dir = args.profiles_dir.resolve() if args.profiles_dir else None
         ctx = services.load_context(
-            args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target
+            (args.project_dir or Path.cwd()).resolve(), profiles_dir=profiles_dir, target=args.target
         )
         scan = timer.run("scan", lambda: services.scan(ctx, schemas=args.schemas))
         plan = timer.run("generate", lambda: services.plan_staging(ctx, scan, replace=args.replace))
