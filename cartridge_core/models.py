@@ -9,6 +9,12 @@ from typing import Any, Literal
 
 TableKind = Literal["table", "view", "materialized_view", "foreign_table", "partitioned_table"]
 
+# Canonical type families: generation and inference reason about these, never about raw type names.
+TypeFamily = Literal[
+    "integer", "decimal", "float", "text", "boolean", "date", "timestamp", "timestamptz",
+    "interval", "json", "array", "uuid", "binary", "other",
+]  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Column:
@@ -19,6 +25,8 @@ class Column:
     nullable: bool
     position: int  # 1-based ordinal position
     comment: str | None = None
+    type_family: TypeFamily = "other"
+    enum_values: tuple[str, ...] = ()  # labels of an enum type, or of a `CHECK (col IN (...))`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,10 +52,85 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...] = ()
     comment: str | None = None
     row_estimate: int | None = None
+    unique_keys: tuple[tuple[str, ...], ...] = ()  # unique constraints and unique indexes
+    check_constraints: tuple[str, ...] = ()  # their definitions, as the catalog prints them
+    view_definition: str | None = None
+    size_bytes: int | None = None
 
     def column(self, name: str) -> Column | None:
         """The column called `name` (exact, case-sensitive), if any."""
         return next((c for c in self.columns if c.name == name), None)
+
+
+ProfileMethod = Literal["exact", "sample", "statistics"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnProfile:
+    """What the data in one column looks like, computed in the warehouse."""
+
+    column: str
+    null_fraction: float | None = None
+    distinct_count: int | None = None
+    min_value: str | None = None
+    max_value: str | None = None
+    top_values: tuple[tuple[str, int], ...] = ()  # (value, count) for low-cardinality columns
+    samples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TableProfile:
+    """The profile of one table: its row count and each column's profile, and how they were got."""
+
+    schema: str
+    table: str
+    row_count: int
+    method: ProfileMethod
+    sample_percent: float | None = None
+    columns: tuple[ColumnProfile, ...] = ()
+
+    def column(self, name: str) -> ColumnProfile | None:
+        return next((c for c in self.columns if c.column == name), None)
+
+
+RelationshipSource = Literal["declared", "inferred"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Relationship:
+    """A child table's columns referring to a parent table's key: declared, or inferred and verified."""
+
+    child_schema: str
+    child_table: str
+    child_columns: tuple[str, ...]
+    parent_schema: str
+    parent_table: str
+    parent_columns: tuple[str, ...]
+    source: RelationshipSource
+    confidence: float  # 1.0 for declared keys
+    evidence: tuple[str, ...] = ()  # e.g. ("name customer_id matches customers.id", "99.8 % contained")
+
+
+TableRoleKind = Literal["fact", "dimension", "bridge", "other"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TableRole:
+    """Whether a table is a fact, dimension or bridge, and why."""
+
+    schema: str
+    table: str
+    role: TableRoleKind
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkippedTable:
+    """A relation the scan saw but could not use, and why (not populated, no privilege, ...)."""
+
+    schema: str
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +141,10 @@ class Scan:
     database: str
     schemas: tuple[str, ...]
     tables: tuple[Table, ...]
+    skipped: tuple[SkippedTable, ...] = ()
+    profiles: tuple[TableProfile, ...] = ()
+    relationships: tuple[Relationship, ...] = ()
+    roles: tuple[TableRole, ...] = ()
 
     def tables_in(self, schema: str) -> tuple[Table, ...]:
         """The tables of one schema, in scan order."""
