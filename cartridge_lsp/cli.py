@@ -37,13 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="scan the warehouse, write staging models, check them with dbt, then exit",
     )
-    parser.add_argument(
-        "--project-dir", type=Path, default=None, help="the dbt project (default: .)"
-    )
+    parser.add_argument("--project-dir", type=Path, default=None, help="the dbt project (default: .)")
     parser.add_argument("--profiles-dir", type=Path, default=None, help="where profiles.yml is")
-    parser.add_argument(
-        "--target", default=None, help="the profile target (default: the profile's)"
-    )
+    parser.add_argument("--target", default=None, help="the profile target (default: the profile's)")
     parser.add_argument(
         "--schema",
         action="append",
@@ -77,9 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING - 10 * min(verbosity, 2)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
 class _Timer:
@@ -150,8 +144,7 @@ def _print_report(plan, checks, timer: _Timer, out: TextIO) -> int:
         print(f"failed    {where}  {check.message}", file=out)
     passed = len(checks) - len(failed)
     print(
-        f"Cartridge: {_counts(plan)}; {passed} models passed the dbt check, "
-        f"{len(failed)} failed ({timer}).",
+        f"Cartridge: {_counts(plan)}; {passed} models passed the dbt check, {len(failed)} failed ({timer}).",
         file=out,
     )
     return EXIT_CHECK_FAILED if failed else EXIT_OK

@@ -151,4 +151,4 @@ def pg_project(tmp_path: Path, pg_database: str) -> Path:
               threads: 1
         """
     )
-    return write_project(tmp_path / "shop", profile_yaml=profile)
+    return write_project(tmp_path / "shop_pg", profile_yaml=profile)
