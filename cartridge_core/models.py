@@ -208,3 +208,30 @@ class ModelCheck:
     status: CheckStatus
     message: str | None = None  # one line, when status is "error"
     line: int | None = None  # 1-based line in `path`, when known
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainmentQuery:
+    """Ask: how many non-null values of a child column are found in a parent column?"""
+
+    child_schema: str
+    child_table: str
+    child_column: str
+    parent_schema: str
+    parent_table: str
+    parent_column: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Containment:
+    """The answer to a ContainmentQuery, measured in the warehouse (on a sample for large tables)."""
+
+    query: ContainmentQuery
+    child_non_null: int  # non-null child values looked at
+    child_found: int  # of those, how many are in the parent column
+    sampled: bool = False
+
+    @property
+    def share(self) -> float:
+        """The share of non-null child values found in the parent (1.0 when there are none)."""
+        return self.child_found / self.child_non_null if self.child_non_null else 1.0
