@@ -1,0 +1,143 @@
+"""A shadow copy of a dbt project with planned files laid over it, where dbt checks them.
+
+The shadow persists under `<root>/<target-path>/cartridge/shadow/` and is synced, not rebuilt:
+only files whose bytes differ are written and files gone from the project are deleted, so dbt's
+partial parsing of the shadow stays warm from one check to the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cartridge_core.models import DbtProject
+
+logger = logging.getLogger(__name__)
+
+PACKAGES_DIR = "dbt_packages"
+# Never part of what dbt parses, and often large or busy.
+_SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__"})
+_SKIPPED_TOP_DIRS = frozenset({"logs", PACKAGES_DIR})
+# Warehouse files in the project (a DuckDB database beside dbt_project.yml is common): dbt never
+# parses them, profiles reach them relative to the real root, and copying them costs gigabytes.
+_SKIPPED_SUFFIXES = (".duckdb", ".duckdb.wal", ".db", ".db.wal", ".sqlite", ".sqlite3")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShadowSync:
+    """What one sync changed in the shadow (paths relative to it, posix)."""
+
+    written: tuple[str, ...]
+    deleted: tuple[str, ...]
+
+
+def work_dir(project: DbtProject) -> Path:
+    """Cartridge's own directory inside the project's target path."""
+    return project.root / project.target_path / "cartridge"
+
+
+def shadow_dir(project: DbtProject) -> Path:
+    """Where the shadow copy of `project` lives."""
+    return work_dir(project) / "shadow"
+
+
+def sync_shadow(project: DbtProject, overlay: Mapping[str, str]) -> ShadowSync:
+    """Bring the shadow in line with the project on disk with `overlay` (relpath -> text) laid over."""
+    shadow = shadow_dir(project)
+    shadow.mkdir(parents=True, exist_ok=True)
+    wanted: dict[str, Path | bytes] = dict(_project_files(project))
+    wanted.update((rel, text.encode("utf-8")) for rel, text in overlay.items())
+    written = [rel for rel, source in sorted(wanted.items()) if _put(shadow / rel, source)]
+    deleted = _delete_extra(shadow, wanted.keys())
+    _link_packages(project.root, shadow)
+    if written or deleted:
+        logger.debug("Shadow %s: %d written, %d deleted", shadow, len(written), len(deleted))
+    return ShadowSync(written=tuple(written), deleted=tuple(deleted))
+
+
+def restore_file(project: DbtProject, relpath: str) -> None:
+    """Put the project's own version of `relpath` back in the shadow (or remove it if none)."""
+    original = project.root / relpath
+    target = shadow_dir(project) / relpath
+    if original.is_file():
+        _put(target, original)
+    else:
+        target.unlink(missing_ok=True)
+
+
+def _project_files(project: DbtProject) -> Iterator[tuple[str, Path]]:
+    root = project.root
+    skipped_top = _SKIPPED_TOP_DIRS | {Path(project.target_path).parts[0]}
+    for directory, dirnames, filenames in os.walk(root):
+        here = Path(directory)
+        at_top = here == root
+        dirnames[:] = [
+            d
+            for d in dirnames
+            if d not in _SKIPPED_DIRS
+            and not (at_top and d in skipped_top)
+            and not (here / d / "pyvenv.cfg").exists()  # a virtualenv by any name
+        ]
+        for name in filenames:
+            if not name.endswith(_SKIPPED_SUFFIXES):
+                path = here / name
+                yield path.relative_to(root).as_posix(), path
+
+
+def _put(target: Path, source: Path | bytes) -> bool:
+    """Make `target` hold `source` (a file to copy, or bytes); True if its bytes were written."""
+    if isinstance(source, Path) and _same_stat(source, target):
+        return False
+    data = source.read_bytes() if isinstance(source, Path) else source
+    changed = not (target.is_file() and target.read_bytes() == data)
+    if changed:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    if isinstance(source, Path):
+        shutil.copystat(source, target)  # so the next sync compares stats, not bytes
+    return changed
+
+
+def _same_stat(source: Path, target: Path) -> bool:
+    try:
+        a, b = source.stat(), target.stat()
+    except FileNotFoundError:
+        return False
+    return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
+
+
+def _delete_extra(shadow: Path, wanted: Iterable[str]) -> list[str]:
+    keep = set(wanted)
+    deleted = []
+    directories = []
+    for directory, dirnames, filenames in os.walk(shadow):
+        here = Path(directory)
+        if here == shadow and PACKAGES_DIR in dirnames:
+            dirnames.remove(PACKAGES_DIR)
+        directories.append(here)
+        for name in filenames:
+            rel = (here / name).relative_to(shadow).as_posix()
+            if rel not in keep:
+                (here / name).unlink()
+                deleted.append(rel)
+    for here in reversed(directories):  # deepest first, so emptied parents go too
+        if here != shadow and not any(here.iterdir()):
+            here.rmdir()
+    return deleted
+
+
+def _link_packages(root: Path, shadow: Path) -> None:
+    """Point the shadow's dbt_packages at the project's installed packages (never copied)."""
+    link = shadow / PACKAGES_DIR
+    real = root / PACKAGES_DIR
+    if link.is_symlink() and (not real.is_dir() or link.readlink() != real):
+        link.unlink()
+    if real.is_dir() and not link.exists():
+        try:
+            link.symlink_to(real, target_is_directory=True)
+        except OSError:  # no symlinks here (e.g. Windows without the privilege): copy instead
+            shutil.copytree(real, link, dirs_exist_ok=True)
