@@ -7,10 +7,17 @@ The data path is always the same: find the project and its warehouse -> scan -> 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cartridge_core.models import DbtProject, ModelCheck, Scan, WarehouseTarget
+from cartridge_core.models import (
+    Containment,
+    ContainmentQuery,
+    DbtProject,
+    ModelCheck,
+    Scan,
+    WarehouseTarget,
+)
 from cartridge_core.progress import NullProgress, Progress
 from cartridge_core.project.changes import Plan, plan_changes, write_plan
 
@@ -23,26 +30,72 @@ class Context:
     target: WarehouseTarget
 
 
-def load_context(
-    start: Path, *, profiles_dir: Path | None = None, target: str | None = None
-) -> Context:
+def load_context(start: Path, *, profiles_dir: Path | None = None, target: str | None = None) -> Context:
     """Find the dbt project at or above `start` and resolve its profile target as dbt does."""
     from cartridge_core.project.discovery import find_project
     from cartridge_core.project.profiles import load_target
 
     project = find_project(start)
-    return Context(
-        project=project, target=load_target(project, profiles_dir=profiles_dir, target=target)
-    )
+    return Context(project=project, target=load_target(project, profiles_dir=profiles_dir, target=target))
 
 
-def scan(
-    ctx: Context, *, schemas: Sequence[str] | None = None, progress: Progress | None = None
-) -> Scan:
+def scan(ctx: Context, *, schemas: Sequence[str] | None = None, progress: Progress | None = None) -> Scan:
     """Scan the warehouse read-only: the chosen schemas, or every source schema by default."""
     from cartridge_core.warehouse import scan_warehouse
 
     return scan_warehouse(ctx.target, schemas=schemas, progress=progress or NullProgress())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanReport:
+    """A deep scan and what changed since the previous scan of the same schemas."""
+
+    scan: Scan
+    changes: tuple[str, ...] = ()  # human lines, e.g. "+ table raw.refunds"
+    previous_at: str | None = None  # when the previous scan was taken (UTC ISO), if there was one
+
+
+def analyze(ctx: Context, warehouse: Scan, *, progress: Progress | None = None) -> Scan:
+    """Add what the data says to a catalog scan: profiles, inferred relationships, table roles."""
+    from cartridge_core.relationships import infer_relationships
+    from cartridge_core.roles import classify_tables
+    from cartridge_core.warehouse import measure_containment, profile_tables
+
+    progress = progress or NullProgress()
+    profiles = profile_tables(ctx.target, warehouse.tables, progress=progress)
+
+    def measure(queries: Sequence[ContainmentQuery]) -> Sequence[Containment]:
+        return measure_containment(ctx.target, queries, progress=progress)
+
+    relationships = infer_relationships(warehouse, measure, profiles=profiles)
+    roles = classify_tables(warehouse, relationships, profiles)
+    return replace(warehouse, profiles=tuple(profiles), relationships=relationships, roles=roles)
+
+
+def deep_scan(
+    ctx: Context, *, schemas: Sequence[str] | None = None, progress: Progress | None = None
+) -> ScanReport:
+    """Scan, analyze, compare with the cached previous scan, and cache the new one under target/."""
+    from cartridge_core import scan_cache
+
+    progress = progress or NullProgress()
+    warehouse = analyze(ctx, scan(ctx, schemas=schemas, progress=progress), progress=progress)
+    previous = scan_cache.load_latest_scan(ctx.project, ctx.target.target_name, warehouse.schemas)
+    scan_cache.save_scan(ctx.project, ctx.target.target_name, warehouse)
+    if previous is None:
+        return ScanReport(scan=warehouse)
+    diff = scan_cache.diff_scans(previous.scan, warehouse)
+    return ScanReport(
+        scan=warehouse, changes=tuple(diff.lines()), previous_at=previous.scanned_at.isoformat()
+    )
+
+
+def cached_scan(ctx: Context, *, schemas: Sequence[str] | None = None) -> Scan | None:
+    """The last scan cached for this target (and exactly these schemas, when given), if any."""
+    from cartridge_core import scan_cache
+
+    cached = scan_cache.load_latest_scan(ctx.project, ctx.target.target_name, schemas)
+    return cached.scan if cached else None
 
 
 def plan_staging(

@@ -7,16 +7,23 @@ fails it, 2 on a configuration or connection error, 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from cartridge_core.models import ModelCheck
+    from cartridge_core.project.changes import ChangeKind, Plan
+    from cartridge_core.services import Context, ScanReport
 
 from cartridge_core import __version__
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -37,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="scan the warehouse, write staging models, check them with dbt, then exit",
     )
+    mode.add_argument(
+        "--scan",
+        action="store_true",
+        help="scan and profile the warehouse, infer relationships and table roles, print a summary",
+    )
+    parser.add_argument("--json", action="store_true", help="with --scan: print the scan as JSON")
     parser.add_argument("--project-dir", type=Path, default=None, help="the dbt project (default: .)")
     parser.add_argument("--profiles-dir", type=Path, default=None, help="where profiles.yml is")
     parser.add_argument("--target", default=None, help="the profile target (default: the profile's)")
@@ -58,14 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `cartridge-lsp` console script."""
     args = build_parser().parse_args(argv)
-    if not args.generate:
+    if not (args.generate or args.scan):
         from cartridge_lsp.server import serve
 
         serve()
         return EXIT_OK
     _configure_logging(args.verbose)
     try:
-        return run_generate(args, out=sys.stdout)
+        return run_scan(args, out=sys.stdout) if args.scan else run_generate(args, out=sys.stdout)
     except KeyboardInterrupt:
         print("Cartridge: interrupted; nothing more was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -82,7 +95,7 @@ class _Timer:
     def __init__(self) -> None:
         self.phases: dict[str, float] = {}
 
-    def run(self, phase: str, fn: Callable[[], object]) -> object:
+    def run(self, phase: str, fn: Callable[[], T]) -> T:
         start = time.perf_counter()
         try:
             return fn()
@@ -93,6 +106,70 @@ class _Timer:
         return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
 
 
+def _load(args: argparse.Namespace) -> Context:
+    from cartridge_core import services
+
+    # Paths typed on the command line are relative to where the user ran the command.
+    profiles_dir = args.profiles_dir.resolve() if args.profiles_dir else None
+    return services.load_context(
+        (args.project_dir or Path.cwd()).resolve(), profiles_dir=profiles_dir, target=args.target
+    )
+
+
+def run_scan(args: argparse.Namespace, *, out: TextIO) -> int:
+    """Headless deep scan: catalog, profiles, relationships, roles; a summary or JSON."""
+    from cartridge_core import services
+    from cartridge_core.errors import CartridgeError
+    from cartridge_core.scan_cache import scan_to_json
+
+    try:
+        report = services.deep_scan(_load(args), schemas=args.schemas)
+    except CartridgeError as error:
+        print(f"Cartridge: {error.message}", file=sys.stderr)
+        return error.exit_code
+    if args.json:
+        document = json.loads(scan_to_json(report.scan))
+        document["changes_since_last_scan"] = list(report.changes)
+        json.dump(document, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    for line in scan_summary(report):
+        print(line, file=out)
+    return EXIT_OK
+
+
+def scan_summary(report: ScanReport) -> list[str]:
+    """Human lines: per table its role and keys, then the totals and what changed."""
+    scan = report.scan
+    roles = {(r.schema, r.table): r for r in scan.roles}
+    lines = []
+    for table in scan.tables:
+        role = roles.get((table.schema, table.name))
+        why = f" ({', '.join(role.reasons)})" if role and role.reasons else ""
+        lines.append(f"{table.schema}.{table.name}: {role.role if role else 'other'}{why}")
+    for rel in scan.relationships:
+        child = f"{rel.child_schema}.{rel.child_table}({', '.join(rel.child_columns)})"
+        parent = f"{rel.parent_schema}.{rel.parent_table}({', '.join(rel.parent_columns)})"
+        lines.append(f"{rel.source:<8} {child} -> {parent}  confidence {rel.confidence:.2f}")
+    for skipped in scan.skipped:
+        lines.append(f"skipped  {skipped.schema}.{skipped.name}: {skipped.reason}")
+    if report.previous_at:
+        lines.append(f"Changes since the scan of {report.previous_at}: {len(report.changes) or 'none'}")
+        lines.extend(f"  {change}" for change in report.changes)
+    declared = sum(r.source == "declared" for r in scan.relationships)
+    columns = sum(len(t.columns) for t in scan.tables)
+    counts: dict[str, int] = {}
+    for role in scan.roles:
+        counts[role.role] = counts.get(role.role, 0) + 1
+    role_text = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no roles"
+    lines.append(
+        f"Cartridge: {len(scan.tables)} tables, {columns} columns in {len(scan.schemas)} schemas; "
+        f"{declared} declared and {len(scan.relationships) - declared} inferred relationships; "
+        f"{role_text}."
+    )
+    return lines
+
+
 def run_generate(args: argparse.Namespace, *, out: TextIO) -> int:
     """Headless generation: scan -> plan -> check -> write, printing each file and a summary."""
     from cartridge_core import services
@@ -100,11 +177,7 @@ def run_generate(args: argparse.Namespace, *, out: TextIO) -> int:
 
     timer = _Timer()
     try:
-        # Paths typed on the command line are relative to where the user ran the command.
-        profiles_dir = args.profiles_dir.resolve() if args.profiles_dir else None
-        ctx = services.load_context(
-            (args.project_dir or Path.cwd()).resolve(), profiles_dir=profiles_dir, target=args.target
-        )
+        ctx = _load(args)
         scan = timer.run("scan", lambda: services.scan(ctx, schemas=args.schemas))
         plan = timer.run("generate", lambda: services.plan_staging(ctx, scan, replace=args.replace))
         if args.dry_run:
@@ -117,7 +190,7 @@ def run_generate(args: argparse.Namespace, *, out: TextIO) -> int:
     return _print_report(plan, checks, timer, out)
 
 
-_VERBS = {
+_VERBS: dict[ChangeKind, str] = {
     "create": "created",
     "replace": "replaced",
     "unchanged": "unchanged",
@@ -125,7 +198,7 @@ _VERBS = {
 }
 
 
-def _print_dry_run(plan, out: TextIO) -> int:
+def _print_dry_run(plan: Plan, out: TextIO) -> int:
     for change in plan.changes:
         verb = {"create": "would create", "replace": "would replace"}.get(change.kind)
         verb = verb or _VERBS[change.kind]
@@ -135,7 +208,7 @@ def _print_dry_run(plan, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _print_report(plan, checks, timer: _Timer, out: TextIO) -> int:
+def _print_report(plan: Plan, checks: list[ModelCheck], timer: _Timer, out: TextIO) -> int:
     for change in plan.changes:
         print(f"{_VERBS[change.kind]:<9} {change.path}{_reason(change.kind)}", file=out)
     failed = [c for c in checks if c.status == "error"]
@@ -156,7 +229,7 @@ def _reason(kind: str) -> str:
     return ""
 
 
-def _counts(plan) -> str:
+def _counts(plan: Plan) -> str:
     parts = []
     for kind, verb in _VERBS.items():
         parts.append(f"{len(plan.of_kind(kind))} {verb}")
