@@ -117,7 +117,9 @@ class _EventCollector:
     def add_run_results(self, results: Any) -> None:
         """Complete the nodes with what dbt returned in the process (paths, compiled code)."""
         for result in getattr(results, "results", None) or ():
-            node = result.node
+            node = getattr(result, "node", None)
+            if node is None:  # run-operation returns rows without a node
+                continue
             known = self._nodes.get(node.unique_id)
             self._nodes[node.unique_id] = NodeResult(
                 unique_id=node.unique_id,
