@@ -8,6 +8,7 @@ dbt's callbacks, the CLI runner reads them from `--log-format json`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.metadata
 import json
 import logging
@@ -159,10 +160,13 @@ class InProcessRunner:
         with self._lock, _stdout_to_stderr(), _working_directory(cwd):
             dbt = self._runner()
             self._collector = collector
+            result = None
             try:
                 result = dbt.invoke([*args, *_IN_PROCESS_FLAGS])
             finally:
                 self._collector = None
+                if result is None or not result.success:
+                    _stop_abandoned_pools()
                 _close_duckdb()
         if result.result is not None:
             collector.add_run_results(result.result)
@@ -188,6 +192,23 @@ class InProcessRunner:
         collector.feed(msg_to_dict(msg))
 
 
+def _stop_abandoned_pools() -> None:
+    """Stop the thread pools a failed dbt run leaves running.
+
+    dbt-core 1.11 closes its node pool only on success or fail-fast: when a node error is raised
+    (as `dbt show` does), the pool's threads live on, holding the failed node's connection in the
+    stored exception. In a long-lived process that leaks threads and keeps a DuckDB file open.
+    No dbt run is in progress here (the caller holds the lock), so every running pool is abandoned.
+    """
+    module = sys.modules.get("dbt.graph.thread_pool")
+    pool_class = getattr(module, "DbtThreadPool", None)
+    if pool_class is None:
+        return
+    for pool in [obj for obj in gc.get_objects() if isinstance(obj, pool_class)]:
+        if getattr(pool, "_state", None) == "RUN":
+            pool.terminate()
+
+
 def _close_duckdb() -> None:
     """Close the DuckDB database dbt-duckdb keeps open after a run, as the end of a dbt process would.
 
@@ -195,9 +216,19 @@ def _close_duckdb() -> None:
     after the run: the file stays locked, and the user's own dbt or DuckDB client cannot open it.
     """
     module = sys.modules.get("dbt.adapters.duckdb.connections")
+    if module is None:
+        return
+    # A node that failed can leave its thread's connection (a DuckDB cursor) registered with the
+    # adapter, which dbt keeps across in-process runs; close those first, then the database.
+    from dbt.adapters.factory import cleanup_connections
+
+    cleanup_connections()
     environment = getattr(getattr(module, "DuckDBConnectionManager", None), "_ENV", None)
     if environment is not None:
         environment.close()
+    # A failed query leaves its DuckDB cursor alive in the exception's traceback frames, and the
+    # file stays open until that cycle is collected: collect it now, not at some later allocation.
+    gc.collect()
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -245,6 +246,23 @@ def test_check_models_releases_duckdb_file(duck: Shop) -> None:
     database = str(project.root / "shop.duckdb")
     done = subprocess.run([sys.executable, "-c", code, database], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_check_models_failed_check_leaves_no_threads_or_open_file(duck: Shop) -> None:
+    """A check with a failing model stops dbt's abandoned node pool: no leaked threads, file released.
+
+    dbt-core leaves its thread pool running when `dbt show` raises a node error; the stored error
+    holds the DuckDB cursor, so a read-only scan in this process would then be refused.
+    """
+    import duckdb
+
+    project, target = duck
+    plan = _plan(project, {"stg_orders": UNKNOWN_COLUMN_MODEL, "stg_customers": GOOD_MODEL})
+    before = threading.active_count()
+    for _ in range(2):
+        check_models(project, target, plan, progress=NullProgress())
+    assert threading.active_count() <= before + 1  # dbt may keep one helper thread, not a pool each run
+    duckdb.connect(str(project.root / "shop.duckdb"), read_only=True).close()
 
 
 def test_check_models_with_cli_runner(duck: Shop) -> None:

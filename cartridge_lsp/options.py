@@ -1,0 +1,140 @@
+"""The server's settings and command arguments: camelCase JSON in, frozen dataclasses out (cattrs).
+
+Structuring is strict (no `"yes"` for a bool, no string for a list, no unknown keys) so that a typo
+gives a readable warning instead of a setting that silently does nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+from cattrs.v import format_exception
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """initializationOptions / workspace settings, every one defaulted."""
+
+    profiles_dir: str | None = None  # where profiles.yml is; relative: to the project root, as dbt
+    target: str | None = None  # the profile target; None: the profile's default
+    schemas: tuple[str, ...] = ()  # source schemas to model; empty: every source schema
+    replace_existing: bool = False  # replace generated files that differ on disk
+
+    @property
+    def profiles_path(self) -> Path | None:
+        """`profiles_dir` as a path (the core resolves a relative one against the project root)."""
+        return Path(self.profiles_dir).expanduser() if self.profiles_dir else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerateArgs:
+    """The one optional argument of `cartridge.generateStaging`."""
+
+    schema: str | None = None  # one schema; None: the configured / every source schema
+    table: str | None = None  # one table of `schema` (its warehouse name)
+    rescan: bool = False  # scan again even if this session already scanned those schemas
+    replace: bool | None = None  # None: the `replaceExisting` setting
+    uri: str | None = None  # a document in the dbt project; None: the workspace root
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanArgs:
+    """The one optional argument of `cartridge.scanWarehouse`."""
+
+    schema: str | None = None  # None: the configured / every source schema
+    uri: str | None = None  # a document in the dbt project; None: the workspace root
+
+
+class InvalidSettings(ValueError):
+    """Settings or arguments that do not have the expected shape; the message says where."""
+
+
+def parse_options(raw: object) -> tuple[Options, str | None]:
+    """Options from client JSON, and a warning when they were unusable and defaults are used."""
+    if raw is None:
+        return Options(), None
+    try:
+        return structure(raw, Options, where="initializationOptions"), None
+    except InvalidSettings as error:
+        return Options(), f"Cartridge: invalid settings, using the defaults: {error}"
+
+
+def settings_section(settings: object) -> object:
+    """The Cartridge part of workspace/didChangeConfiguration settings (`{"cartridge": {...}}` or bare)."""
+    if isinstance(settings, dict) and "cartridge" in settings:
+        return settings["cartridge"]
+    return settings
+
+
+def structure(raw: object, cls: type[T], *, where: str) -> T:
+    """Structure camelCase JSON into `cls`; InvalidSettings naming each bad key on failure."""
+    if not isinstance(raw, dict):
+        raise InvalidSettings(f"{where} must be an object, got {_json_type(raw)}")
+    try:
+        return _converter().structure(raw, cls)
+    except cattrs.BaseValidationError as error:
+        problems = cattrs.transform_error(error, path=where, format_exception=_describe)
+        raise InvalidSettings("; ".join(_camel_paths(p) for p in problems)) from None
+
+
+def _describe(exc: BaseException, cls: type | None) -> str:
+    if isinstance(exc, TypeError) and str(exc).startswith("expected "):
+        return str(exc)  # raised by the hooks below, already readable
+    return format_exception(exc, cls)
+
+
+def _camel_paths(problem: str) -> str:
+    message, _, path = problem.rpartition(" @ ")
+    return f"{message} @ {re.sub(r'_([a-z])', lambda m: m.group(1).upper(), path)}"
+
+
+@functools.cache
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(str, _exactly(str))
+    converter.register_structure_hook(bool, _exactly(bool))
+    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _strings)
+    for cls in (Options, GenerateArgs, ScanArgs):
+        renames: dict[str, Any] = {
+            f.name: override(rename=_camel(f.name)) for f in fields(cls) if "_" in f.name
+        }
+        hook = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True, **renames)
+        converter.register_structure_hook(cls, hook)
+    return converter
+
+
+def _exactly(kind: type) -> Any:
+    def hook(value: object, _: object) -> object:
+        # bool is an int subclass and cattrs would turn 1 into "1": accept only the JSON type itself.
+        if type(value) is not kind:
+            raise TypeError(f"expected {kind.__name__}, got {_json_type(value)}")
+        return value
+
+    return hook
+
+
+def _strings(value: object, _: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of strings, got {_json_type(value)}")
+    others = [v for v in value if not isinstance(v, str)]
+    if others:
+        raise TypeError(f"expected a list of strings, got {_json_type(others[0])} in it")
+    return tuple(value)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
