@@ -88,6 +88,7 @@ class TableProfile:
     method: ProfileMethod
     sample_percent: float | None = None
     columns: tuple[ColumnProfile, ...] = ()
+    note: str | None = None  # one line when the profile is partial or approximate, e.g. over its time budget
 
     def column(self, name: str) -> ColumnProfile | None:
         return next((c for c in self.columns if c.column == name), None)
@@ -190,6 +191,9 @@ class WarehouseTarget:
     schema: str  # the schema dbt builds into for this target
     database: str
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # The project whose profile names this target (set by load_target): dbt runs there, so relative
+    # paths in the profile resolve against its root, and the generic scanner runs dbt in its shadow.
+    project: DbtProject | None = None
 
     @property
     def profiles_dir(self) -> Path:

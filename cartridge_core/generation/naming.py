@@ -8,7 +8,9 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
-TypeFamily = Literal["boolean", "timestamp", "date", "other"]
+from cartridge_core.models import TypeFamily
+
+NamingRule = Literal["boolean", "timestamp", "date", "other"]
 
 _BOOLEAN_PREFIXES = ("is_", "has_", "was_", "can_", "should_")
 # Longest first, so `created_timestamp` loses `_timestamp` rather than nothing.
@@ -16,6 +18,14 @@ _TIMESTAMP_SUFFIXES = ("_timestamp", "_datetime", "_time", "_ts", "_on")
 _BOOLEAN_TYPES = frozenset({"boolean", "bool", "logical"})
 # Engines without a `timestamp...` spelling for the same thing (MySQL, BigQuery, SQL Server).
 _TIMESTAMP_TYPES = frozenset({"datetime", "datetime2", "datetimeoffset", "smalldatetime"})
+_RULE_OF_FAMILY: dict[TypeFamily, NamingRule] = {
+    "boolean": "boolean",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamp",
+    "date": "date",
+}
+# PostgreSQL's limit on a relation name (NAMEDATALEN - 1): dbt-postgres refuses to build a longer one.
+MAX_MODEL_NAME = 63
 _FIRST_WORD = re.compile(r"[a-z0-9_]+")
 _ALNUM_RUNS = re.compile(r"[^\W_]+")
 
@@ -68,7 +78,7 @@ def entity_name(table_name: str) -> str:
     return f"{head}{sep}{singularize(last)}"
 
 
-def type_family(data_type: str) -> TypeFamily:
+def type_family(data_type: str) -> NamingRule:
     """Which naming rule a column type calls for, from the engine's own spelling of the type."""
     spelled = data_type.strip().lower()
     if spelled.endswith("]"):  # an array of booleans is not a flag
@@ -84,17 +94,23 @@ def type_family(data_type: str) -> TypeFamily:
     return "other"
 
 
-def column_name(name: str, data_type: str, *, entity: str, position: int) -> str:
-    """The staged name of one column: snake_case, then the rule for `id`, flags, timestamps or dates."""
+def column_name(
+    name: str, data_type: str, *, entity: str, position: int, family: TypeFamily = "other"
+) -> str:
+    """The staged name of one column: snake_case, then the rule for `id`, flags, timestamps or dates.
+
+    `family` is the scanner's type family, which sees through domains (a domain over boolean is a
+    flag); a column it left `other` is judged by the spelling of its type.
+    """
     snake = snake_case(name) or f"column_{position}"
     if snake == "id":
         return f"{entity}_id"
-    family = type_family(data_type)
-    if family == "boolean":
+    rule = type_family(data_type) if family == "other" else _RULE_OF_FAMILY.get(family, "other")
+    if rule == "boolean":
         return _boolean_name(snake)
-    if family == "timestamp":
+    if rule == "timestamp":
         return _timestamp_name(snake)
-    if family == "date":
+    if rule == "date":
         return _date_name(snake)
     return snake
 
@@ -129,6 +145,15 @@ def _strip_suffix(snake: str, suffixes: Sequence[str]) -> str:
         if snake.endswith(suffix) and len(snake) > len(suffix):
             return snake[: -len(suffix)]
     return snake
+
+
+def model_name(source_name: str, table_name: str) -> str:
+    """`stg_<source>__<table>`; past 63 characters, cut and ended with a stable hash of the full name."""
+    name = f"stg_{source_name}__{table_name}"
+    if len(name) <= MAX_MODEL_NAME:
+        return name
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{name[: MAX_MODEL_NAME - len(digest) - 1].rstrip('_')}_{digest}"
 
 
 def relation_name(name: str, *, prefix: str) -> str:

@@ -15,7 +15,13 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from cartridge_core.errors import CartridgeError
-from cartridge_core.generation.naming import column_name, entity_name, relation_name, unique_names
+from cartridge_core.generation.naming import (
+    column_name,
+    entity_name,
+    model_name,
+    relation_name,
+    unique_names,
+)
 from cartridge_core.generation.sql import needs_quotes, render_staging_sql
 from cartridge_core.models import Column, DbtProject, Scan, Table
 from cartridge_core.project.yamlio import dump_yaml
@@ -40,7 +46,7 @@ class StagingModel:
 
     @property
     def name(self) -> str:
-        return f"stg_{self.source_name}__{self.table_name}"
+        return model_name(self.source_name, self.table_name)
 
 
 def generate_staging(
@@ -82,7 +88,10 @@ def staging_models(scan: Scan) -> list[StagingModel]:
 def _staging_model(table: Table, source_name: str, table_name: str) -> StagingModel:
     entity = entity_name(table_name)
     columns = sorted(table.columns, key=lambda c: (c.position, c.name))
-    wanted = [(c.name, column_name(c.name, c.data_type, entity=entity, position=c.position)) for c in columns]
+    wanted = [
+        (c.name, column_name(c.name, c.data_type, entity=entity, position=c.position, family=c.type_family))
+        for c in columns
+    ]
     staged = tuple(
         StagedColumn(column=c, name=name) for c, name in zip(columns, unique_names(wanted), strict=True)
     )

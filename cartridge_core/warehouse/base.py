@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, NamedTuple, Protocol
 
 from cartridge_core.errors import WarehouseError
-from cartridge_core.models import Column, ForeignKey, Scan, Table, TableKind
+from cartridge_core.models import Column, ForeignKey, Scan, Table, TableKind, TypeFamily
 from cartridge_core.progress import Progress, check_cancelled
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,9 @@ class RelationRow(NamedTuple):
     kind: TableKind
     comment: str | None = None
     row_estimate: int | None = None
+    view_definition: str | None = None
+    size_bytes: int | None = None
+    check_constraints: tuple[str, ...] = ()
 
 
 class ColumnRow(NamedTuple):
@@ -55,14 +58,16 @@ class ColumnRow(NamedTuple):
     data_type: str
     nullable: bool
     comment: str | None = None
+    type_family: TypeFamily = "other"
+    enum_values: tuple[str, ...] = ()
 
 
 class KeyRow(NamedTuple):
-    """One primary or foreign key, its columns in key order."""
+    """One primary, unique or foreign key, its columns in key order."""
 
     schema: str
     table: str
-    kind: Literal["primary", "foreign"]
+    kind: Literal["primary", "unique", "foreign"]
     name: str | None
     columns: tuple[str, ...]
     ref_schema: str = ""
@@ -133,13 +138,18 @@ def build_tables(
                 nullable=c.nullable,
                 position=len(found) + 1,
                 comment=c.comment,
+                type_family=c.type_family,
+                enum_values=c.enum_values,
             )
         )
     primary: dict[tuple[str, str], tuple[str, ...]] = {}
+    unique: dict[tuple[str, str], set[tuple[str, ...]]] = {}
     foreign: dict[tuple[str, str], list[ForeignKey]] = {}
     for k in keys:
         if k.kind == "primary":
             primary[(k.schema, k.table)] = k.columns
+        elif k.kind == "unique":
+            unique.setdefault((k.schema, k.table), set()).add(k.columns)
         else:
             foreign.setdefault((k.schema, k.table), []).append(_foreign_key(k))
     return [
@@ -152,6 +162,12 @@ def build_tables(
             foreign_keys=tuple(sorted(foreign.get((r.schema, r.name), ()), key=_fk_order)),
             comment=r.comment,
             row_estimate=r.row_estimate,
+            # Sorted, so a key declared as a constraint and again as an index counts once, in the
+            # same order on every engine.
+            unique_keys=tuple(sorted(unique.get((r.schema, r.name), ()))),
+            check_constraints=r.check_constraints,
+            view_definition=r.view_definition,
+            size_bytes=r.size_bytes,
         )
         for r in relations
     ]

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from cartridge_core.errors import WarehouseError
@@ -29,6 +29,14 @@ from cartridge_core.warehouse.base import (
     scan_each_schema,
     source_schemas,
 )
+from cartridge_core.warehouse.types import (
+    check_values,
+    enum_labels,
+    narrow_values,
+    sql_tokens,
+    type_family,
+    unquote,
+)
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -38,15 +46,18 @@ log = logging.getLogger(__name__)
 # Only the attached file's catalog: the `system` and `temp` catalogs hold DuckDB's own schemas.
 SCHEMAS_SQL = "select schema_name from duckdb_schemas() where database_name = current_database()"
 
+# estimated_size counts rows; DuckDB keeps no per-table byte size that a catalog query can read.
 RELATIONS_SQL = """
-select table_name, 'table', comment, estimated_size from duckdb_tables()
+select table_name, 'table', comment, estimated_size, null from duckdb_tables()
 where database_name = current_database() and schema_name = $schema and not temporary
 union all
-select view_name, 'view', comment, null from duckdb_views()
+select view_name, 'view', comment, null, sql from duckdb_views()
 where database_name = current_database() and schema_name = $schema
     and not internal and not temporary
 """
 
+# An enum column's type reads `ENUM('a', 'b')` whichever named type it was declared with, so its
+# labels come from that spelling: duckdb_types() could not say which type the column has.
 COLUMNS_SQL = """
 select table_name, column_name, data_type, is_nullable, comment from duckdb_columns()
 where database_name = current_database() and schema_name = $schema
@@ -54,15 +65,27 @@ order by table_oid, column_index
 """
 
 # DuckDB keeps foreign keys within one schema, so the referenced schema is the table's own.
+# duckdb_constraints() lists the UNIQUE constraints; unique indexes come from duckdb_indexes(),
+# whose key columns are only printed, as a list of expressions.
 KEYS_SQL = """
 select table_name, constraint_type, constraint_name, constraint_column_names,
-       referenced_table, referenced_column_names
+       referenced_table, referenced_column_names, constraint_text
 from duckdb_constraints()
 where database_name = current_database() and schema_name = $schema
-    and constraint_type in ('PRIMARY KEY', 'FOREIGN KEY')
-order by table_name, constraint_index
+    and constraint_type in ('PRIMARY KEY', 'FOREIGN KEY', 'UNIQUE', 'CHECK')
+union all
+select table_name, 'UNIQUE INDEX', index_name, null, null, null, expressions
+from duckdb_indexes()
+where database_name = current_database() and schema_name = $schema and is_unique and not is_primary
+order by 1, 2, 3
 """
 
+_KEY_KINDS: dict[str, Literal["primary", "unique", "foreign"]] = {
+    "PRIMARY KEY": "primary",
+    "UNIQUE": "unique",
+    "UNIQUE INDEX": "unique",
+    "FOREIGN KEY": "foreign",
+}
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog"})
 
 
@@ -148,9 +171,20 @@ class DuckDBScanner:
 
     def _read_schema(self, con: DuckDBPyConnection, schema: str, progress: Progress) -> list[Table]:
         params = {"schema": schema}
+        rows = _fetch(con, RELATIONS_SQL, params)
+        check_cancelled(progress)
+        keys, checks, values = _keys(schema, _fetch(con, KEYS_SQL, params))
         relations = [
-            RelationRow(schema=schema, name=name, kind=kind, comment=comment or None, row_estimate=rows)
-            for name, kind, comment, rows in _fetch(con, RELATIONS_SQL, params)
+            RelationRow(
+                schema=schema,
+                name=name,
+                kind=kind,
+                comment=comment or None,
+                row_estimate=estimate,
+                view_definition=sql,
+                check_constraints=tuple(checks.get(name, ())),
+            )
+            for name, kind, comment, estimate, sql in rows
         ]
         check_cancelled(progress)
         columns = [
@@ -161,24 +195,63 @@ class DuckDBScanner:
                 data_type=data_type,
                 nullable=nullable,
                 comment=comment or None,
+                type_family=type_family(data_type),
+                enum_values=narrow_values(enum_labels(data_type), values.get((table, name), ())),
             )
             for table, name, data_type, nullable, comment in _fetch(con, COLUMNS_SQL, params)
         ]
-        check_cancelled(progress)
-        keys = [
+        return build_tables(relations, columns, keys)
+
+
+def _keys(
+    schema: str, rows: list[tuple[Any, ...]]
+) -> tuple[list[KeyRow], dict[str, list[str]], dict[tuple[str, str], tuple[str, ...]]]:
+    """Key rows; each table's CHECK texts; the values a `CHECK (col IN (...))` allows per column."""
+    keys: list[KeyRow] = []
+    checks: dict[str, list[str]] = {}
+    values: dict[tuple[str, str], tuple[str, ...]] = {}
+    for table, kind, name, cols, ref_table, ref_cols, text in rows:
+        if kind == "CHECK":
+            checks.setdefault(table, []).append(text)
+            found = check_values(text)
+            if found:
+                values[(table, found[0])] = narrow_values(values.get((table, found[0]), ()), found[1])
+            continue
+        if kind == "UNIQUE INDEX":
+            cols = index_columns(text)
+            if cols is None:  # an expression index: unique, but not over columns
+                continue
+        keys.append(
             KeyRow(
                 schema=schema,
                 table=table,
-                kind="primary" if kind == "PRIMARY KEY" else "foreign",
+                kind=_KEY_KINDS[kind],
                 name=name,
                 columns=tuple(cols),
                 ref_schema=schema if ref_table else "",
                 ref_table=ref_table or "",
                 ref_columns=tuple(ref_cols or ()),
             )
-            for table, kind, name, cols, ref_table, ref_cols in _fetch(con, KEYS_SQL, params)
-        ]
-        return build_tables(relations, columns, keys)
+        )
+    return keys, checks, values
+
+
+def index_columns(expressions: str) -> tuple[str, ...] | None:
+    """The columns of an index as duckdb_indexes() prints them (`[a, '"My Col"']`); None if any is
+    an expression. A quoted column comes as a string holding the quoted name."""
+    tokens = sql_tokens(expressions)
+    if len(tokens) < 3 or tokens[0][1] != "[" or tokens[-1][1] != "]":
+        return None
+    items = tokens[1:-1]
+    if any(t != ("punct", ",") for t in items[1::2]):
+        return None
+    names = []
+    for token in items[0::2]:
+        inner = sql_tokens(unquote(token)) if token[0] == "string" else [token]
+        if len(inner) != 1 or inner[0][0] not in ("word", "name"):
+            return None
+        names.append(unquote(inner[0]))
+    return tuple(names)
 
 
 def _fetch(con: DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
