@@ -239,3 +239,38 @@ class Containment:
     def share(self) -> float:
         """The share of non-null child values found in the parent (1.0 when there are none)."""
         return self.child_found / self.child_non_null if self.child_non_null else 1.0
+
+
+TestKind = Literal["unique", "not_null", "relationships", "accepted_values"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchemaTest:
+    """A dbt generic data test on one column, with the evidence that it holds (or why it is a warning)."""
+
+    kind: TestKind
+    to: str | None = None  # relationships: the parent, e.g. "ref('stg_shop__customers')"
+    field: str | None = None  # relationships: the parent's column
+    values: tuple[str, ...] = ()  # accepted_values
+    quote_values: bool = True  # accepted_values: quote the values (False for numbers)
+    severity: Literal["error", "warn"] = "error"
+    evidence: str | None = None  # goes into the test's meta, e.g. "0 nulls in 1,204 rows"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnDoc:
+    """What Cartridge knows about one column of a model: its description and tests."""
+
+    name: str
+    description: str | None = None
+    tests: tuple[SchemaTest, ...] = ()
+    quote: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelDoc:
+    """A model's entry in a models YAML file, as Cartridge would write it (columns in model order)."""
+
+    name: str
+    description: str | None = None
+    columns: tuple[ColumnDoc, ...] = ()
