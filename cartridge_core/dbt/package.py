@@ -1,7 +1,9 @@
 """Cartridge's dbt package (cartridge_core/dbt_package): where it lives, and its macros called from Python.
 
-Each macro runs as `dbt run-operation cartridge.<macro>` in the user's project (which must install
-the package: `- local: <package_path()>` in packages.yml, then `dbt deps`) and prints its result as
+Each macro runs as `dbt run-operation cartridge.<macro>` in a dbt project that has the package: the
+user's (`- local: <package_path()>` in packages.yml, then `dbt deps`), or Cartridge's shadow copy of
+it, where the package is linked in without the user doing anything (see `dbt/shadow.py`; the
+generic warehouse scanner runs there, through a `MacroSite`). Each prints its result as
 one JSON line, {"macro": "cartridge.<macro>", "result": ...}. dbt is called through the shared
 runner (cartridge_core.dbt.runner); the runner's result carries no printed output, so the call asks
 dbt for a JSON file log in a temporary directory and reads the result line (and any operation
@@ -112,6 +114,29 @@ class Containment:
         return self.child_found / self.child_non_null if self.child_non_null else None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MacroSite:
+    """Where the package's macros run: a dbt project holding the package, and the profile target."""
+
+    project_dir: Path
+    profiles_dir: Path | None = None
+    profile: str | None = None  # the project's own profile when None
+    target: str | None = None  # the profile's default target when None
+    cwd: Path | None = None  # dbt's working directory (relative profile paths): project_dir if None
+    target_path: Path | None = None  # where dbt keeps its parse state: the project's if None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainmentCheck:
+    """One question for `check_containments`: how much of a child column is in a parent column."""
+
+    child: RelationArg
+    child_column: str
+    parent: RelationArg
+    parent_column: str
+    sample_percent: float | None = None
+
+
 def package_path() -> Path:
     """The shipped dbt package's directory (holding dbt_project.yml): the `local:` path for packages.yml."""
     return Path(__file__).resolve().parent.parent / "dbt_package"
@@ -134,13 +159,8 @@ def profile_relation(
         args["columns"] = list(columns)
     if sample_percent is not None:
         args["sample_percent"] = sample_percent
-    found = run_macro(project_dir, profiles_dir, target, "profile_relation", args, runner=runner)
-    return RelationProfile(
-        relation=_relation(found["relation"]),
-        row_count=int(found["row_count"]),
-        sample_percent=found.get("sample_percent"),
-        distinct_approximate=bool(found["distinct_approximate"]),
-        columns=tuple(_column_profile(c) for c in found["columns"]),
+    return _relation_profile(
+        run_macro(project_dir, profiles_dir, target, "profile_relation", args, runner=runner)
     )
 
 
@@ -165,15 +185,8 @@ def check_containment(
     }
     if sample_percent is not None:
         args["sample_percent"] = sample_percent
-    found = run_macro(project_dir, profiles_dir, target, "check_containment", args, runner=runner)
-    return Containment(
-        child=_relation(found["child"]),
-        child_column=found["child_column"],
-        parent=_relation(found["parent"]),
-        parent_column=found["parent_column"],
-        sample_percent=found.get("sample_percent"),
-        child_non_null=int(found["child_non_null"]),
-        child_found=int(found["child_found"]),
+    return _containment(
+        run_macro(project_dir, profiles_dir, target, "check_containment", args, runner=runner)
     )
 
 
@@ -207,6 +220,41 @@ def list_columns(
     )
 
 
+def profile_relations(
+    site: MacroSite,
+    relations: Sequence[RelationArg],
+    *,
+    sample_percent: float | None = None,
+    top_n: int = 5,
+    runner: DbtRunner | None = None,
+) -> tuple[RelationProfile, ...]:
+    """Profile several relations in one dbt call (`cartridge.profile_relations`), in the given order."""
+    items: list[dict[str, Any]] = [{"relation": _relation_arg(r)} for r in relations]
+    if sample_percent is not None:
+        for item in items:
+            item["sample_percent"] = sample_percent
+    found = run_macro_at(site, "profile_relations", {"items": items, "top_n": top_n}, runner=runner)
+    return tuple(_relation_profile(p) for p in found["profiles"])
+
+
+def check_containments(
+    site: MacroSite, checks: Sequence[ContainmentCheck], *, runner: DbtRunner | None = None
+) -> tuple[Containment, ...]:
+    """Answer several containment checks in one dbt call (`cartridge.check_containments`), in order."""
+    args = [
+        {
+            "child_relation": _relation_arg(c.child),
+            "child_column": c.child_column,
+            "parent_relation": _relation_arg(c.parent),
+            "parent_column": c.parent_column,
+            "sample_percent": c.sample_percent,
+        }
+        for c in checks
+    ]
+    found = run_macro_at(site, "check_containments", {"checks": args}, runner=runner)
+    return tuple(_containment(c) for c in found["results"])
+
+
 def run_macro(
     project_dir: Path,
     profiles_dir: Path | None,
@@ -217,25 +265,37 @@ def run_macro(
     runner: DbtRunner | None = None,
 ) -> Any:
     """Run `dbt run-operation cartridge.<macro>` in the project and return the result the macro printed."""
+    site = MacroSite(project_dir=project_dir, profiles_dir=profiles_dir, target=target)
+    return run_macro_at(site, macro, args, runner=runner)
+
+
+def run_macro_at(
+    site: MacroSite, macro: str, args: Mapping[str, Any], *, runner: DbtRunner | None = None
+) -> Any:
+    """Run `dbt run-operation cartridge.<macro>` at `site` and return the result the macro printed."""
     runner = runner or default_runner()
     # dbt may keep its log file open until its next run: a failed clean-up must not fail the call.
     with tempfile.TemporaryDirectory(prefix="cartridge-dbt-log-", ignore_cleanup_errors=True) as log_dir:
         command = [
             "run-operation", f"{PACKAGE_NAME}.{macro}", "--args", json.dumps(args),
-            "--project-dir", str(project_dir),
+            "--project-dir", str(site.project_dir),
             "--log-path", log_dir, "--log-format-file", "json",
             # run-operation would replace target/run_results.json, which `dbt retry` relies on.
             "--no-write-json",
         ]  # fmt: skip
-        if profiles_dir is not None:
-            command += ["--profiles-dir", str(profiles_dir)]
-        if target is not None:
-            command += ["--target", target]
-        invocation = runner.invoke(command, cwd=project_dir)
+        for flag, value in (
+            ("--profiles-dir", site.profiles_dir),
+            ("--profile", site.profile),
+            ("--target", site.target),
+            ("--target-path", site.target_path),
+        ):
+            if value is not None:
+                command += [flag, str(value)]
+        invocation = runner.invoke(command, cwd=site.cwd or site.project_dir)
         events = list(_log_events(Path(log_dir) / "dbt.log"))
     if not invocation.success:
         errors = [str(e["data"].get("exc", "")) for e in events if e["info"].get("name") in _OPERATION_ERRORS]
-        raise _failure(macro, project_dir, errors[0] if errors else invocation.error_text or "")
+        raise _failure(macro, site.project_dir, errors[0] if errors else invocation.error_text or "")
     result = _printed_result(events, macro)
     if result is None:
         raise DbtError(f"dbt run-operation {PACKAGE_NAME}.{macro} printed no result (is --no-print set?)")
@@ -301,6 +361,28 @@ def _relation(found: Mapping[str, Any]) -> RelationRef:
         schema=found["schema"],
         identifier=found["identifier"],
         type=found.get("type"),
+    )
+
+
+def _relation_profile(found: Mapping[str, Any]) -> RelationProfile:
+    return RelationProfile(
+        relation=_relation(found["relation"]),
+        row_count=int(found["row_count"]),
+        sample_percent=found.get("sample_percent"),
+        distinct_approximate=bool(found["distinct_approximate"]),
+        columns=tuple(_column_profile(c) for c in found["columns"]),
+    )
+
+
+def _containment(found: Mapping[str, Any]) -> Containment:
+    return Containment(
+        child=_relation(found["child"]),
+        child_column=found["child_column"],
+        parent=_relation(found["parent"]),
+        parent_column=found["parent_column"],
+        sample_percent=found.get("sample_percent"),
+        child_non_null=int(found["child_non_null"]),
+        child_found=int(found["child_found"]),
     )
 
 

@@ -3,6 +3,12 @@
 The shadow persists under `<root>/<target-path>/cartridge/shadow/` and is synced, not rebuilt:
 only files whose bytes differ are written and files gone from the project are deleted, so dbt's
 partial parsing of the shadow stays warm from one check to the next.
+
+The shadow's dbt_packages holds a link to each package the project has installed, and one more:
+Cartridge's own dbt package, linked in as `dbt deps` links a `local:` package (no packages.yml
+edit, no `dbt deps`, no network). So its macros run in the shadow for any adapter (the generic
+warehouse scanner) without the user installing anything; the project's own dbt_packages is never
+written to. A copy the project installed itself is replaced there by the one matching this Cartridge.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cartridge_core.dbt.package import PACKAGE_NAME, package_path
 from cartridge_core.models import DbtProject
 
 logger = logging.getLogger(__name__)
@@ -131,13 +138,30 @@ def _delete_extra(shadow: Path, wanted: Iterable[str]) -> list[str]:
 
 
 def _link_packages(root: Path, shadow: Path) -> None:
-    """Point the shadow's dbt_packages at the project's installed packages (never copied)."""
-    link = shadow / PACKAGES_DIR
+    """Fill the shadow's dbt_packages with links to the project's packages and to Cartridge's own."""
+    packages = shadow / PACKAGES_DIR
+    if packages.is_symlink():  # a shadow made when the whole directory was one link
+        packages.unlink()
+    packages.mkdir(exist_ok=True)
     real = root / PACKAGES_DIR
-    if link.is_symlink() and (not real.is_dir() or link.readlink() != real):
-        link.unlink()
-    if real.is_dir() and not link.exists():
+    wanted = {p.name: p for p in real.iterdir() if p.is_dir()} if real.is_dir() else {}
+    wanted[PACKAGE_NAME] = package_path()
+    for entry in packages.iterdir():
+        source = wanted.get(entry.name)
+        if source is None or (entry.is_symlink() and entry.readlink() != source):
+            _remove(entry)
+    for name, source in wanted.items():
+        link = packages / name
+        if link.is_symlink() or link.exists():
+            continue
         try:
-            link.symlink_to(real, target_is_directory=True)
+            link.symlink_to(source, target_is_directory=True)
         except OSError:  # no symlinks here (e.g. Windows without the privilege): copy instead
-            shutil.copytree(real, link, dirs_exist_ok=True)
+            shutil.copytree(source, link)
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_symlink() or not entry.is_dir():
+        entry.unlink()
+    else:
+        shutil.rmtree(entry)

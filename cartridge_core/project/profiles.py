@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -155,8 +156,11 @@ def _resolve(credentials: dict[str, Any], project: DbtProject, where: _Where) ->
         raise where.error("Missing key 'type'")
     resolver = _RESOLVERS.get(str(kind))
     if resolver is None:
-        supported = ", ".join(sorted(_RESOLVERS))
-        raise where.error(f"Warehouse type '{kind}' is not supported yet (supported: {supported})")
+        if not adapter_installed(str(kind)):
+            raise where.error(
+                f"Warehouse type '{kind}' needs the dbt adapter 'dbt-{kind}', which is not installed"
+            )
+        resolver = _resolve_other
     database, schema = resolver(credentials, project, where)
     return WarehouseTarget(
         type=str(kind),
@@ -166,7 +170,19 @@ def _resolve(credentials: dict[str, Any], project: DbtProject, where: _Where) ->
         schema=schema,
         database=database,
         credentials=credentials,
+        project=project,
     )
+
+
+def adapter_installed(kind: str) -> bool:
+    """Whether dbt's adapter plugin for warehouse type `kind` is installed (dbt is not imported)."""
+    if not kind.isidentifier():
+        return False
+    try:
+        # Imports only the namespace packages `dbt` and `dbt.adapters` (a few ms), not the plugin.
+        return importlib.util.find_spec(f"dbt.adapters.{kind}") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _required(credentials: Mapping[str, Any], key: str, where: _Where) -> str:
@@ -230,6 +246,27 @@ def _duckdb_database_name(path: str) -> str:
         return os.path.splitext(base)[0] or "my_db"
     # "my.db.duckdb" -> "my", ".hidden.duckdb" -> "hidden": the first non-empty dotted part.
     return base.lstrip(".").split(".")[0]
+
+
+# Any other adapter: Cartridge reads it through dbt, so the target stays as dbt reads it; only
+# where dbt builds is read here. Adapters name those keys differently (dbt accepts the aliases).
+_DATABASE_KEYS = ("database", "project", "dbname", "catalog")  # project: BigQuery; catalog: Databricks
+_SCHEMA_KEYS = ("schema", "dataset")  # dataset: BigQuery
+
+
+def _resolve_other(credentials: dict[str, Any], project: DbtProject, where: _Where) -> tuple[str, str]:
+    """The database and schema of a target Cartridge reads through its dbt adapter."""
+    schema_key = _first_set(credentials, _SCHEMA_KEYS)
+    if schema_key is None:
+        alias = " (or 'dataset')" if credentials.get("type") == "bigquery" else ""
+        raise where.error(f"Missing key 'schema'{alias}")
+    database_key = _first_set(credentials, _DATABASE_KEYS)
+    database = _required(credentials, database_key, where) if database_key else ""
+    return database, _required(credentials, schema_key, where)
+
+
+def _first_set(credentials: Mapping[str, Any], keys: Iterable[str]) -> str | None:
+    return next((k for k in keys if credentials.get(k) not in (None, "")), None)
 
 
 _Resolver = Callable[[dict[str, Any], DbtProject, _Where], tuple[str, str]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cartridge_core.dbt.package import package_path
 from cartridge_core.dbt.shadow import restore_file, shadow_dir, sync_shadow
 from cartridge_core.models import DbtProject
 
@@ -39,7 +40,7 @@ def _files(directory: Path) -> dict[str, str]:
 
 
 def test_sync_shadow_copies_what_dbt_reads(tmp_path: Path) -> None:
-    """The shadow holds the project's dbt files with the overlay laid over, and links dbt_packages."""
+    """The shadow holds the project's dbt files with the overlay laid over, and links their packages."""
     project = _project(tmp_path)
     sync = sync_shadow(project, {"models/b.sql": "select 3 as b\n", "models/new.sql": "select 4\n"})
     shadow = shadow_dir(project)
@@ -52,7 +53,7 @@ def test_sync_shadow_copies_what_dbt_reads(tmp_path: Path) -> None:
         "macros/m.sql": "{% macro m() %}1{% endmacro %}\n",
     }
     assert sorted(sync.written) == sorted(_files(shadow))
-    assert (shadow / "dbt_packages").resolve() == tmp_path / "dbt_packages"
+    assert (shadow / "dbt_packages/pkg").resolve() == tmp_path / "dbt_packages/pkg"
 
 
 def test_sync_shadow_second_sync_writes_nothing(tmp_path: Path) -> None:
@@ -91,3 +92,25 @@ def test_restore_file_puts_disk_version_back(tmp_path: Path) -> None:
     shadow = shadow_dir(project)
     assert (shadow / "models/b.sql").read_text() == "select 2 as b\n"
     assert not (shadow / "models/new.sql").exists()
+
+
+def test_sync_shadow_links_cartridge_package(tmp_path: Path) -> None:
+    """The shadow gets Cartridge's dbt package beside the project's, replacing a stale link and an
+    installed copy; the project's own dbt_packages is left as it was."""
+    project = _project(tmp_path)
+    packages = shadow_dir(project) / "dbt_packages"
+    packages.parent.mkdir(parents=True)
+    packages.symlink_to(tmp_path / "dbt_packages")  # how shadows were linked before
+    (tmp_path / "dbt_packages/cartridge").mkdir()  # an old copy the user installed
+
+    sync_shadow(project, {})
+    (tmp_path / "dbt_packages/pkg").rename(tmp_path / "dbt_packages/pkg2")
+    sync_shadow(project, {})
+
+    assert not packages.is_symlink()
+    assert {p.name: p.resolve() for p in packages.iterdir()} == {
+        "pkg2": tmp_path / "dbt_packages/pkg2",
+        "cartridge": package_path(),
+    }
+    assert sorted(p.name for p in (tmp_path / "dbt_packages").iterdir()) == ["cartridge", "pkg2"]
+    assert not any((tmp_path / "dbt_packages/cartridge").iterdir())

@@ -10,7 +10,7 @@ import pytest
 from cartridge_core.errors import ConfigError
 from cartridge_core.models import DbtProject
 from cartridge_core.project.discovery import find_project
-from cartridge_core.project.profiles import find_profiles_file, load_target
+from cartridge_core.project.profiles import adapter_installed, find_profiles_file, load_target
 
 SECRET = "hunter2-S3cr3t!xyz"
 
@@ -302,11 +302,11 @@ def test_load_target_target_from_env_var(tmp_path: Path, monkeypatch: pytest.Mon
             id="unset-env-var",
         ),
         pytest.param(
-            postgres_profile(type="snowflake"),
+            postgres_profile(type="nosuchwarehouse"),
             None,
-            "Warehouse type 'snowflake' is not supported yet (supported: duckdb, postgres) "
-            "— profile 'shop', target 'dev' in {file}",
-            id="unsupported-type",
+            "Warehouse type 'nosuchwarehouse' needs the dbt adapter 'dbt-nosuchwarehouse', which is "
+            "not installed — profile 'shop', target 'dev' in {file}",
+            id="adapter-not-installed",
         ),
         pytest.param(
             postgres_profile(type=None),
@@ -376,7 +376,7 @@ def test_load_target_unknown_target_from_env(tmp_path: Path, monkeypatch: pytest
 
 
 SECRET_BREAKERS = [
-    pytest.param({"type": "snowflake"}, id="unsupported-type"),
+    pytest.param({"type": "nosuchwarehouse"}, id="adapter-not-installed"),
     pytest.param({"host": None}, id="missing-key"),
     pytest.param({"port": "not-a-port"}, id="bad-port"),
     pytest.param({"user": "\"{{ env_var('SHOP_UNSET') }}\""}, id="unset-env-var"),
@@ -462,3 +462,106 @@ def _count_customers(kind: str, credentials: dict[str, object]) -> int:
             pg.close()
     assert row is not None
     return int(row[0])
+
+
+@pytest.fixture
+def fake_adapters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt adapter plugins `snowflake` and `bigquery` as installed (empty packages, never imported)."""
+    import dbt.adapters
+
+    plugins = tmp_path / "plugins"
+    for name in ("snowflake", "bigquery"):
+        (plugins / name).mkdir(parents=True)
+        (plugins / name / "__init__.py").write_text("")
+    monkeypatch.setattr(dbt.adapters, "__path__", [*dbt.adapters.__path__, str(plugins)])
+
+
+SNOWFLAKE_PROFILE = """\
+shop:
+  target: dev
+  outputs:
+    dev:
+      type: snowflake
+      account: xy12345.eu-west-1
+      user: analyst
+      password: "{{ env_var('SHOP_PG_PASSWORD') }}"
+      role: transformer
+      database: ANALYTICS
+      warehouse: TRANSFORMING
+      schema: dbt_analyst
+"""
+
+BIGQUERY_PROFILE = """\
+shop:
+  target: dev
+  outputs:
+    dev:
+      type: bigquery
+      method: service-account
+      keyfile: keys/bq.json
+      project: my-gcp-project
+      dataset: dbt_analyst
+      threads: 4
+"""
+
+
+@pytest.mark.usefixtures("fake_adapters")
+@pytest.mark.parametrize(
+    ("profiles", "database", "schema"),
+    [
+        pytest.param(SNOWFLAKE_PROFILE, "ANALYTICS", "dbt_analyst", id="snowflake"),
+        pytest.param(BIGQUERY_PROFILE, "my-gcp-project", "dbt_analyst", id="bigquery-aliases"),
+    ],
+)
+def test_load_target_other_adapter(tmp_path: Path, profiles: str, database: str, schema: str) -> None:
+    """A type with an installed dbt adapter is accepted: the rendered target kept as dbt reads it,
+    database and schema from its keys (BigQuery's project and dataset), and the project named."""
+    project = make_project(tmp_path / "shop", profiles)
+
+    target = load_target(project)
+
+    assert (target.database, target.schema, target.project) == (database, schema, project)
+    rendered = dict(target.credentials)
+    if target.type == "snowflake":
+        assert rendered["password"] == SECRET and rendered["warehouse"] == "TRANSFORMING"
+    else:
+        assert rendered["keyfile"] == "keys/bq.json"  # relative: dbt reads it from the project root
+
+
+@pytest.mark.usefixtures("fake_adapters")
+@pytest.mark.parametrize(
+    ("profiles", "expected"),
+    [
+        pytest.param(
+            SNOWFLAKE_PROFILE.replace("      schema: dbt_analyst\n", ""),
+            "Missing key 'schema' — profile 'shop', target 'dev' in {file}",
+            id="snowflake-no-schema",
+        ),
+        pytest.param(
+            BIGQUERY_PROFILE.replace("      dataset: dbt_analyst\n", ""),
+            "Missing key 'schema' (or 'dataset') — profile 'shop', target 'dev' in {file}",
+            id="bigquery-no-dataset",
+        ),
+    ],
+)
+def test_load_target_other_adapter_without_schema(tmp_path: Path, profiles: str, expected: str) -> None:
+    """A target of another adapter must still say where dbt builds: a one-line error names the key."""
+    project = make_project(tmp_path / "shop", profiles)
+
+    error = config_error(project)
+
+    assert error.message == expected.format(file=project.root / "profiles.yml")
+
+
+@pytest.mark.parametrize(
+    ("kind", "installed"),
+    [
+        pytest.param("postgres", True, id="installed"),
+        pytest.param("nosuchwarehouse", False, id="not-installed"),
+        pytest.param("postgres.impl", False, id="dotted"),
+        pytest.param("", False, id="empty"),
+    ],
+)
+def test_adapter_installed(kind: str, installed: bool) -> None:
+    """Only an installed adapter plugin counts; names that are not plain identifiers never do."""
+    assert adapter_installed(kind) is installed

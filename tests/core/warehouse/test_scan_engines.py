@@ -31,7 +31,8 @@ def test_scan_engine_modules_import_no_driver() -> None:
 
 
 def test_scan_unknown_adapter_type_is_an_error(tmp_path: Path) -> None:
-    """A target of an adapter Cartridge cannot scan gives one line naming it and the profile."""
+    """A target of an adapter without a native scanner is read through dbt, which needs the target's
+    dbt project: without one, one line names the target and the profile."""
     target = WarehouseTarget(
         type="snowflake",
         profile_name="shop",
@@ -43,8 +44,8 @@ def test_scan_unknown_adapter_type_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError) as caught:
         scan_warehouse(target, schemas=None, progress=NullProgress())
     assert caught.value.message == (
-        f"Cartridge cannot scan snowflake warehouses (target shop.prod in {tmp_path / 'profiles.yml'}); "
-        "supported: duckdb, postgres."
+        f"Cannot read the snowflake target shop.prod in {tmp_path / 'profiles.yml'} through dbt: "
+        "the target names no dbt project (load it with load_target)."
     )
 
 
