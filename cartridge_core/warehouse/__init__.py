@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 
-from cartridge_core.errors import WarehouseError
 from cartridge_core.models import Scan, WarehouseTarget
 from cartridge_core.progress import Progress
 from cartridge_core.warehouse.base import DEFAULT_STATEMENT_TIMEOUT_S, WarehouseScanner
@@ -23,17 +22,18 @@ SCANNERS: dict[str, tuple[str, str]] = {
 }
 
 
+# Every other adapter type: read through dbt with Cartridge's dbt package (slower, no keys).
+GENERIC_SCANNER = ("cartridge_core.warehouse.generic", "GenericScanner")
+
+
 def scanner_for(
-    target: WarehouseTarget, *, statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT_S
+    target: WarehouseTarget,
+    *,
+    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT_S,
+    generic: bool = False,
 ) -> WarehouseScanner:
-    """The scanner for the target's adapter type; WarehouseError if Cartridge cannot scan it."""
-    if target.type not in SCANNERS:
-        supported = ", ".join(sorted(SCANNERS))
-        raise WarehouseError(
-            f"Cartridge cannot scan {target.type} warehouses (target {target.profile_name}."
-            f"{target.target_name} in {target.profiles_file}); supported: {supported}."
-        )
-    module_name, class_name = SCANNERS[target.type]
+    """The native scanner for the target's adapter type, else (or when `generic`) the one through dbt."""
+    module_name, class_name = GENERIC_SCANNER if generic else SCANNERS.get(target.type, GENERIC_SCANNER)
     scanner_class = getattr(importlib.import_module(module_name), class_name)
     scanner: WarehouseScanner = scanner_class(target, statement_timeout=statement_timeout)
     return scanner
@@ -53,3 +53,10 @@ def scan_warehouse(
 def list_schemas(target: WarehouseTarget) -> list[str]:
     """The schemas scanned by default: all but system schemas and those dbt builds into, sorted."""
     return scanner_for(target).default_schemas()
+
+
+# Profiling and containment: SQL over the scanners' read-only sessions (drivers still load lazily).
+from cartridge_core.warehouse.containment import measure_containment  # noqa: E402
+from cartridge_core.warehouse.profiling import profile_tables  # noqa: E402
+
+__all__ += ["measure_containment", "profile_tables"]
