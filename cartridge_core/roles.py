@@ -106,13 +106,22 @@ def _role(t: _Traits) -> TableRole:
     role: TableRoleKind
     if _is_bridge(t):
         role, reasons = "bridge", _bridge_reasons(t)
-    elif t.foreign_keys and t.event_time and (t.measures or len(t.foreign_keys) >= 2):
+    elif _is_fact(t):
         role, reasons = "fact", _fact_reasons(t)
     elif t.referenced_by:
         role, reasons = "dimension", _dimension_reasons(t)
     else:
         role, reasons = "other", _other_reasons(t)
     return TableRole(schema=t.table.schema, table=t.table.name, role=role, reasons=tuple(reasons))
+
+
+def _is_fact(t: _Traits) -> bool:
+    """Events with an event time, or line items: measures against two or more parents (order lines)."""
+    if not t.foreign_keys:
+        return False
+    if t.event_time:
+        return bool(t.measures) or len(t.foreign_keys) >= 2
+    return bool(t.measures) and len(t.foreign_keys) >= 2
 
 
 def _is_bridge(t: _Traits) -> bool:
@@ -139,7 +148,7 @@ def _fact_reasons(t: _Traits) -> list[str]:
     reasons = [_count(len(t.foreign_keys), "foreign key")]
     if t.measures:
         reasons.append(f"{_count(len(t.measures), 'numeric measure')} ({', '.join(t.measures)})")
-    reasons.append(f"event timestamp {t.event_time}")
+    reasons.append(f"event timestamp {t.event_time}" if t.event_time else "line items of its parents")
     return reasons + _rows_reason(t)
 
 

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from typing import Any
 
-from cartridge_core.models import Scan, WarehouseTarget
+from cartridge_core.models import (
+    Containment,
+    ContainmentQuery,
+    Scan,
+    Table,
+    TableProfile,
+    WarehouseTarget,
+)
 from cartridge_core.progress import Progress
 from cartridge_core.warehouse.base import DEFAULT_STATEMENT_TIMEOUT_S, WarehouseScanner
 
-__all__ = ["WarehouseScanner", "list_schemas", "scan_warehouse", "scanner_for"]
+__all__ = [
+    "WarehouseScanner",
+    "list_schemas",
+    "measure_containment",
+    "profile_tables",
+    "scan_warehouse",
+    "scanner_for",
+]
 
 # adapter type -> (module, class); modules load lazily because SQLAlchemy alone costs ~0.2 s.
 SCANNERS: dict[str, tuple[str, str]] = {
@@ -55,8 +70,23 @@ def list_schemas(target: WarehouseTarget) -> list[str]:
     return scanner_for(target).default_schemas()
 
 
-# Profiling and containment: SQL over the scanners' read-only sessions (drivers still load lazily).
-from cartridge_core.warehouse.containment import measure_containment  # noqa: E402
-from cartridge_core.warehouse.profiling import profile_tables  # noqa: E402
+def profile_tables(
+    target: WarehouseTarget, tables: Sequence[Table], *, progress: Progress, **options: Any
+) -> tuple[TableProfile, ...]:
+    """Profile tables in the warehouse: native SQL for PostgreSQL and DuckDB, dbt macros otherwise."""
+    if target.type not in SCANNERS:
+        return scanner_for(target).profile_tables(tables, progress=progress)  # type: ignore[attr-defined,no-any-return]
+    from cartridge_core.warehouse.profiling import profile_tables as native
 
-__all__ += ["measure_containment", "profile_tables"]
+    return native(target, tables, progress=progress, **options)
+
+
+def measure_containment(
+    target: WarehouseTarget, queries: Sequence[ContainmentQuery], *, progress: Progress, **options: Any
+) -> tuple[Containment, ...]:
+    """Measure containments in the warehouse: native SQL for PostgreSQL and DuckDB, dbt macros otherwise."""
+    if target.type not in SCANNERS:
+        return scanner_for(target).measure_containment(queries, progress=progress)  # type: ignore[attr-defined,no-any-return]
+    from cartridge_core.warehouse.containment import measure_containment as native
+
+    return native(target, queries, progress=progress, **options)

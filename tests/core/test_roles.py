@@ -40,6 +40,10 @@ STAR_DDL = [
         from range(1, 501) t(i)""",
     "create table star.order_notes (id integer primary key, order_id integer, note varchar)",
     "insert into star.order_notes select i, i, 'note ' || i from range(1, 21) t(i)",
+    # Line items: measures against two parents and no time of their own are a fact, not a bridge.
+    """create table star.order_lines (id integer primary key, order_id integer references star.orders (id),
+        product_id integer references star.products (id), unit_price decimal(10, 2))""",
+    "insert into star.order_lines select i, i % 2000 + 1, i % 50 + 1, i * 0.5 from range(1, 101) t(i)",
     "create table star.etl_runs (id integer primary key, message varchar, ran_at timestamp)",
     "insert into star.etl_runs select i, 'ok', timestamp '2024-01-01' from range(1, 4) t(i)",
 ]
@@ -94,7 +98,7 @@ def star_roles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TableRole]
             "products",
             "dimension",
             (
-                "referenced by 2 tables",
+                "referenced by 3 tables",
                 "2 descriptive text columns (name, description)",
                 "one key id",
                 "50 rows",
@@ -122,6 +126,12 @@ def star_roles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TableRole]
             "other",
             ("1 foreign key", "no event timestamp", "not referenced", "20 rows"),
             id="notes-other",
+        ),
+        pytest.param(
+            "order_lines",
+            "fact",
+            ("2 foreign keys", "1 numeric measure (unit_price)", "line items of its parents", "100 rows"),
+            id="line-items-fact",
         ),
         pytest.param("etl_runs", "other", ("no relationships", "3 rows"), id="log-other"),
     ],
