@@ -43,7 +43,10 @@ def scan(ctx: Context, *, schemas: Sequence[str] | None = None, progress: Progre
     """Scan the warehouse read-only: the chosen schemas, or every source schema by default."""
     from cartridge_core.warehouse import scan_warehouse
 
-    return scan_warehouse(ctx.target, schemas=schemas, progress=progress or NullProgress())
+    found = scan_warehouse(ctx.target, schemas=schemas, progress=progress or NullProgress())
+    if schemas is None:  # by default, a schema with nothing in it (DuckDB's `main`) is no source
+        found = replace(found, schemas=tuple(s for s in found.schemas if found.tables_in(s)))
+    return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

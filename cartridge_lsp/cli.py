@@ -163,7 +163,7 @@ def scan_summary(report: ScanReport) -> list[str]:
         counts[role.role] = counts.get(role.role, 0) + 1
     role_text = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no roles"
     lines.append(
-        f"Cartridge: {len(scan.tables)} tables, {columns} columns in {len(scan.schemas)} schemas; "
+        f"Cartridge: {len(scan.tables)} tables, {columns} columns in {_plural(len(scan.schemas), 'schema')}; "
         f"{declared} declared and {len(scan.relationships) - declared} inferred relationships; "
         f"{role_text}."
     )
@@ -234,3 +234,7 @@ def _counts(plan: Plan) -> str:
     for kind, verb in _VERBS.items():
         parts.append(f"{len(plan.of_kind(kind))} {verb}")
     return ", ".join(parts)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

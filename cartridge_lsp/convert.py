@@ -177,8 +177,15 @@ def summary_message(summary: Mapping[str, Any]) -> str:
 
 def scan_summary(scan: Scan) -> dict[str, Any]:
     """The JSON result of cartridge.scanWarehouse."""
+    roles: dict[str, int] = {}
+    for role in scan.roles:
+        roles[role.role] = roles.get(role.role, 0) + 1
     return {
         "schemas": list(scan.schemas),
         "tables": len(scan.tables),
         "columns": sum(len(t.columns) for t in scan.tables),
+        "relationships": len(scan.relationships),
+        "inferred": sum(r.source == "inferred" for r in scan.relationships),
+        "roles": roles,
+        "skipped": [f"{s.schema}.{s.name}: {s.reason}" for s in scan.skipped],
     }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from cartridge_core.errors import CartridgeError
+
+logger = logging.getLogger(__name__)
 
 ChangeKind = Literal["create", "replace", "unchanged", "conflict"]
 
@@ -18,8 +21,10 @@ ChangeKind = Literal["create", "replace", "unchanged", "conflict"]
 class FileChange:
     """One proposed file, and what writing it would do.
 
-    `create`: the file does not exist. `unchanged`: it exists with the same bytes.
-    `conflict`: it exists and differs, so it is skipped. `replace`: it differs and the user asked to replace it.
+    `create`: the file does not exist. `unchanged`: it exists with the same text.
+    `replace`: it differs, and Cartridge wrote it and nobody has edited it since, or the proposed content
+    was merged into it, or the user asked to replace it. `conflict`: it differs and a person wrote or
+    edited it, so it is skipped.
     """
 
     path: str  # relative to the project root, posix separators
@@ -58,18 +63,33 @@ def resolve_inside(root: Path, relpath: str) -> Path:
     return target
 
 
-def plan_changes(root: Path, proposed: Mapping[str, str], *, replace: bool = False) -> Plan:
-    """Compare proposed files with the disk and decide, per file, what writing would do."""
+def plan_changes(
+    root: Path, proposed: Mapping[str, str], *, replace: bool = False, merged: Collection[str] = ()
+) -> Plan:
+    """Compare proposed files with the disk and decide, per file, what writing would do.
+
+    A file that exists and differs is replaced only when its bytes are what Cartridge last wrote there
+    (per the project's record of generated files), when its path is in `merged` (the proposed content
+    is the file on disk with additions only, e.g. from merge_models_yaml), or when `replace` is set.
+    Otherwise a person wrote or edited it, and it is a conflict.
+    """
+    from cartridge_core.project.record import content_hash, load_record  # record builds on this module
+
+    record = load_record(root)
     changes = []
     for relpath in sorted(proposed):
         content = proposed[relpath]
         target = resolve_inside(root, relpath)
         if not target.exists():
             kind: ChangeKind = "create"
-        elif target.read_text(encoding="utf-8") == content:
-            kind = "unchanged"
         else:
-            kind = "replace" if replace else "conflict"
+            current = target.read_bytes()
+            if content_hash(current) == content_hash(content):
+                kind = "unchanged"
+            elif replace or relpath in merged or record.wrote(relpath, current):
+                kind = "replace"
+            else:
+                kind = "conflict"
         changes.append(FileChange(path=relpath, content=content, kind=kind))
     return Plan(changes=tuple(changes))
 
@@ -88,10 +108,21 @@ def write_atomic(path: Path, content: str) -> None:
 
 
 def write_plan(root: Path, changes: Iterable[FileChange]) -> list[str]:
-    """Write the changes that create or replace files; return their relative paths."""
+    """Write the changes that create or replace files, record them as generated; return their paths.
+
+    The record (see record.py) is what lets the next run replace a file nobody has edited since. If it
+    cannot be saved the files stay written, and the next run treats them as a person's: never clobbered.
+    """
+    from cartridge_core.project.record import RECORD_PATH, record_written
+
     written = []
     for change in changes:
         if change.writes:
             write_atomic(resolve_inside(root, change.path), change.content)
-            written.append(change.path)
-    return written
+            written.append(change)
+    if written:
+        try:
+            record_written(root, written)
+        except OSError as exc:
+            logger.warning("Could not update %s: %s", root / RECORD_PATH, exc)
+    return [c.path for c in written]

@@ -15,7 +15,7 @@ from cartridge_core.errors import CartridgeError
 from cartridge_core.project.discovery import find_project
 from cartridge_core.project.sources import SourceTableRef, source_table_at
 from cartridge_lsp.convert import path_of
-from cartridge_lsp.features.commands import GENERATE_STAGING
+from cartridge_lsp.features.commands import GENERATE_STAGING, SCAN_WAREHOUSE
 from cartridge_lsp.server import CartridgeServer
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,10 @@ def _actions(ls: CartridgeServer, uri: str, line: int) -> list[types.CodeAction]
     except CartridgeError as error:
         logger.debug("No code actions for %s: %s", uri, error.message)
         return []
-    actions = [_action("Generate staging models for all source schemas", PROJECT_KIND, {"uri": uri})]
+    actions = [
+        _action("Scan warehouse", PROJECT_KIND, {"uri": uri}, command=SCAN_WAREHOUSE),
+        _action("Generate staging models for all source schemas", PROJECT_KIND, {"uri": uri}),
+    ]
     for schema in ls.scans.schemas_for(root):
         title = f"Generate staging models for schema {schema}"
         actions.append(_action(title, PROJECT_KIND, {"schema": schema, "uri": uri}))
@@ -64,10 +67,12 @@ def _table_at(ls: CartridgeServer, uri: str, line: int) -> SourceTableRef | None
     return source_table_at(ls.workspace.get_text_document(uri).source, line)
 
 
-def _action(title: str, kind: str, argument: dict[str, Any]) -> types.CodeAction:
+def _action(
+    title: str, kind: str, argument: dict[str, Any], *, command: str = GENERATE_STAGING
+) -> types.CodeAction:
     title = f"Cartridge: {title}"
-    command = types.Command(title=title, command=GENERATE_STAGING, arguments=[argument])
-    return types.CodeAction(title=title, kind=kind, command=command)
+    run = types.Command(title=title, command=command, arguments=[argument])
+    return types.CodeAction(title=title, kind=kind, command=run)
 
 
 def _is_kind(kind: str | None, wanted: str) -> bool:

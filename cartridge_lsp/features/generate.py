@@ -87,10 +87,17 @@ async def scan_warehouse(
 
     async def work(progress: WorkDone) -> dict[str, Any]:
         ctx = await _context(ls, args.uri)
-        scan = await _scan(ls, ctx, _schemas(ls, args.schema), progress, rescan=True)
-        summary = scan_summary(scan)
-        where = ", ".join(scan.schemas) or "no schemas"
-        ls.show(types.MessageType.Info, f"Cartridge: scanned {summary['tables']} tables in {where}")
+        schemas = _schemas(ls, args.schema)
+        report = await ls.run_core(services.deep_scan, ctx, schemas=schemas, progress=progress)
+        ls.scans.put(ctx, schemas, report.scan)
+        summary = scan_summary(report.scan) | {"changes": list(report.changes)}
+        where = ", ".join(report.scan.schemas) or "no schemas"
+        changed = f"; {len(report.changes)} changes since the last scan" if report.changes else ""
+        message = (
+            f"Cartridge: scanned {summary['tables']} tables in {where}: {summary['relationships']} "
+            f"relationships ({summary['inferred']} inferred){changed}"
+        )
+        ls.show(types.MessageType.Info, message)
         return summary
 
     def failed(error: CartridgeError) -> dict[str, Any]:
@@ -213,6 +220,11 @@ async def _scan(
     if not rescan and (cached := ls.scans.get(ctx, schemas)) is not None:
         progress.report(f"Using this session's scan of {', '.join(cached.schemas)}")
         return cached
+    if not rescan and (stored := await ls.run_core(services.cached_scan, ctx, schemas=schemas)):
+        # The server starts warm from the scan cached under target/; the check catches staleness.
+        ls.scans.put(ctx, schemas, stored)
+        progress.report(f"Using the cached scan of {', '.join(stored.schemas)}")
+        return stored
     what = f"schema {', '.join(schemas)}" if schemas else "every source schema"
     progress.report(f"Scanning {what}…")
     scan = await ls.run_core(services.scan, ctx, schemas=schemas, progress=progress)

@@ -30,6 +30,7 @@ GENERATED = [
     f"{STAGING}/stg_raw__orders.sql",
 ]
 ALL_SCHEMAS = "Cartridge: Generate staging models for all source schemas"
+SCAN = "Cartridge: Scan warehouse"
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,7 @@ async def test_generate_staging_delivers_checked_models(
     """Generation reports progress, delivers the files as the client allows, and is idempotent."""
     root: Path = request.getfixturevalue(project_fixture)
     await start_session(client, root)
-    assert [a.title for a in await code_actions(client, root / "dbt_project.yml")] == [ALL_SCHEMAS]
+    assert [a.title for a in await code_actions(client, root / "dbt_project.yml")] == [SCAN, ALL_SCHEMAS]
 
     summary = await execute(client, "cartridge.generateStaging", {"schema": "raw"})
 
@@ -67,7 +68,7 @@ async def test_generate_staging_delivers_checked_models(
     assert message.message.startswith("Cartridge: created 6 files, unchanged 0, skipped 0")
 
     titles = [a.title for a in await code_actions(client, root / "dbt_project.yml")]
-    assert titles == [ALL_SCHEMAS, "Cartridge: Generate staging models for schema raw"]
+    assert titles == [SCAN, ALL_SCHEMAS, "Cartridge: Generate staging models for schema raw"]
 
     orders = root / STAGING / "stg_raw__orders.sql"
     generated = orders.read_text()
@@ -99,12 +100,13 @@ async def test_generate_staging_code_action_for_source_table(
     at_events = await code_actions(client, sources, line=6)
     at_header = await code_actions(client, sources, line=3)
 
-    assert [a.title for a in at_header] == [ALL_SCHEMAS]
+    assert [a.title for a in at_header] == [SCAN, ALL_SCHEMAS]
     assert [a.title for a in at_events] == [
+        SCAN,
         ALL_SCHEMAS,
         "Cartridge: Generate staging model for shop.events",
     ]
-    command = at_events[1].command
+    command = at_events[2].command
     assert command is not None and command.command == "cartridge.generateStaging"
     assert list(command.arguments or []) == [
         {"schema": "raw", "table": "Order Events", "uri": sources.as_uri()}
@@ -129,7 +131,14 @@ async def _generate_from_stale_scan(client: LanguageClient, root: Path) -> dict[
             work_done_token="scan-token",
         )
     )
-    assert scan == {"schemas": ["raw"], "tables": 4, "columns": 16}
+    assert {k: scan[k] for k in ("schemas", "tables", "columns", "relationships", "inferred")} == {
+        "schemas": ["raw"],
+        "tables": 4,
+        "columns": 16,
+        "relationships": 2,  # orders.customer_id declared; "Order Events".order_id inferred from data
+        "inferred": 1,
+    }
+    assert scan["roles"] and scan["changes"] == []
     assert isinstance(client.progress_reports["scan-token"][-1], types.WorkDoneProgressEnd)
     con = duckdb.connect(str(root / "shop.duckdb"))
     try:
