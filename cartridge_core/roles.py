@@ -121,7 +121,8 @@ def _is_fact(t: _Traits) -> bool:
         return False
     if t.event_time:
         return bool(t.measures) or len(t.foreign_keys) >= 2
-    return bool(t.measures) and len(t.foreign_keys) >= 2
+    # Referenced tables without an event time (products with a category and a price) are dimensions.
+    return bool(t.measures) and len(t.foreign_keys) >= 2 and not t.referenced_by
 
 
 def _is_bridge(t: _Traits) -> bool:

@@ -9,6 +9,10 @@ Cartridge's own dbt package, linked in as `dbt deps` links a `local:` package (n
 edit, no `dbt deps`, no network). So its macros run in the shadow for any adapter (the generic
 warehouse scanner) without the user installing anything; the project's own dbt_packages is never
 written to. A copy the project installed itself is replaced there by the one matching this Cartridge.
+
+Every model of the project is ephemeral in the shadow (its dbt_project.yml says so; the project's
+own is untouched): Cartridge never builds anything in the warehouse, so a model that refs a model
+nobody built yet (a mart over new staging models) must read the sources through inlined CTEs.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cartridge_core.dbt.package import PACKAGE_NAME, package_path
+from cartridge_core.errors import ConfigError
 from cartridge_core.models import DbtProject
+from cartridge_core.project.model_configs import PROJECT_FILE, with_models_ephemeral
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +64,25 @@ def sync_shadow(project: DbtProject, overlay: Mapping[str, str]) -> ShadowSync:
     shadow.mkdir(parents=True, exist_ok=True)
     wanted: dict[str, Path | bytes] = dict(_project_files(project))
     wanted.update((rel, text.encode("utf-8")) for rel, text in overlay.items())
+    _make_models_ephemeral(project, wanted)
     written = [rel for rel, source in sorted(wanted.items()) if _put(shadow / rel, source)]
     deleted = _delete_extra(shadow, wanted.keys())
     _link_packages(project.root, shadow)
     if written or deleted:
         logger.debug("Shadow %s: %d written, %d deleted", shadow, len(written), len(deleted))
     return ShadowSync(written=tuple(written), deleted=tuple(deleted))
+
+
+def _make_models_ephemeral(project: DbtProject, wanted: dict[str, Path | bytes]) -> None:
+    """Make the shadow's dbt_project.yml configure every model of the project `ephemeral`."""
+    source = wanted.get(PROJECT_FILE)
+    if source is None:
+        return
+    text = (source.read_bytes() if isinstance(source, Path) else source).decode("utf-8", "replace")
+    try:
+        wanted[PROJECT_FILE] = with_models_ephemeral(text, project.name).encode("utf-8")
+    except ConfigError:
+        logger.debug("%s is not a mapping: the shadow keeps it as it is, for dbt to report", PROJECT_FILE)
 
 
 def restore_file(project: DbtProject, relpath: str) -> None:

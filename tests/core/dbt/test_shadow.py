@@ -40,13 +40,14 @@ def _files(directory: Path) -> dict[str, str]:
 
 
 def test_sync_shadow_copies_what_dbt_reads(tmp_path: Path) -> None:
-    """The shadow holds the project's dbt files with the overlay laid over, and links their packages."""
+    """The shadow holds the project's dbt files with the overlay laid over (every model ephemeral), and
+    links their packages."""
     project = _project(tmp_path)
     sync = sync_shadow(project, {"models/b.sql": "select 3 as b\n", "models/new.sql": "select 4\n"})
     shadow = shadow_dir(project)
     assert shadow == tmp_path / "target/cartridge/shadow"
     assert _files(shadow) == {
-        "dbt_project.yml": "name: shop\n",
+        "dbt_project.yml": "name: shop\n\nmodels:\n  shop:\n    +materialized: ephemeral\n",
         "models/a.sql": "select 1 as a\n",
         "models/b.sql": "select 3 as b\n",
         "models/new.sql": "select 4\n",
