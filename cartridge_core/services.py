@@ -115,6 +115,31 @@ def plan_staging(
     return plan_changes(ctx.project.root, proposed, replace=replace)
 
 
+def plan_layers(
+    ctx: Context,
+    warehouse: Scan,
+    *,
+    layers: Sequence[str] = ("staging",),
+    replace: bool = False,
+    domain: str | None = None,
+) -> Plan:
+    """Plan staging, and from the scan's roles and relationships intermediate and mart models.
+
+    Intermediate and marts need an analysed scan (`analyze` or `deep_scan`): roles drive them.
+    """
+    from cartridge_core.generation.marts import generate_marts
+    from cartridge_core.generation.staging import generate_staging, staging_models
+
+    proposed = generate_staging(warehouse, ctx.project) if "staging" in layers else {}
+    if {"intermediate", "marts"} & set(layers):
+        marts = generate_marts(warehouse, staging_models(warehouse), ctx.project, domain=domain)
+        for path, content in marts.files.items():
+            is_intermediate = "/intermediate/" in f"/{path}"
+            if ("intermediate" if is_intermediate else "marts") in layers:
+                proposed[path] = content
+    return plan_changes(ctx.project.root, proposed, replace=replace)
+
+
 def check(ctx: Context, plan: Plan, *, progress: Progress | None = None) -> list[ModelCheck]:
     """Check the models the plan writes (and those it leaves unchanged) with dbt, against the warehouse."""
     from cartridge_core.dbt.check import check_models

@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SCHEMA",
         help="a source schema to model (repeatable; default: every source schema)",
     )
+    parser.add_argument(
+        "--layers",
+        default="staging",
+        help="with --generate: comma-separated layers among staging, intermediate, marts (default: staging)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="write nothing; print the plan")
     parser.add_argument(
         "--replace", action="store_true", help="replace existing files that differ from the output"
@@ -178,8 +183,15 @@ def run_generate(args: argparse.Namespace, *, out: TextIO) -> int:
     timer = _Timer()
     try:
         ctx = _load(args)
-        scan = timer.run("scan", lambda: services.scan(ctx, schemas=args.schemas))
-        plan = timer.run("generate", lambda: services.plan_staging(ctx, scan, replace=args.replace))
+        layers = _layers(args.layers)
+        if layers == ("staging",):
+            scan = timer.run("scan", lambda: services.scan(ctx, schemas=args.schemas))
+            plan = timer.run("generate", lambda: services.plan_staging(ctx, scan, replace=args.replace))
+        else:  # marts follow the tables' roles and relationships: analyse the data first
+            scan = timer.run("scan", lambda: services.deep_scan(ctx, schemas=args.schemas).scan)
+            plan = timer.run(
+                "generate", lambda: services.plan_layers(ctx, scan, layers=layers, replace=args.replace)
+            )
         if args.dry_run:
             return _print_dry_run(plan, out)
         checks = timer.run("check", lambda: services.check(ctx, plan))
@@ -221,6 +233,20 @@ def _print_report(plan: Plan, checks: list[ModelCheck], timer: _Timer, out: Text
         file=out,
     )
     return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+def _layers(text: str) -> tuple[str, ...]:
+    """The --layers value as known layer names, in pipeline order."""
+    from cartridge_core.errors import ConfigError
+
+    asked = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = sorted(asked - set(LAYERS))
+    if unknown or not asked:
+        raise ConfigError(f"--layers takes {', '.join(LAYERS)}; got {text!r}")
+    return tuple(layer for layer in LAYERS if layer in asked)
 
 
 def _reason(kind: str) -> str:

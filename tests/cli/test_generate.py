@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,40 @@ def test_generate_postgres_unreachable_exits_2(pg_project: Path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "127.0.0.1" in result.stderr and ":1" in result.stderr
     assert "s3cret-Pa55" not in result.stdout + result.stderr
+
+
+def test_generate_layers_builds_marts_on_the_example(tmp_path: Path) -> None:
+    """--layers staging,intermediate,marts on the example: every model passes the check and dbt build."""
+    root = tmp_path / "shop"
+    example = Path(__file__).resolve().parents[2] / "examples" / "shop"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns("*.duckdb*", "target", "logs", ".cartridge"))
+    shutil.rmtree(root / "models" / "staging", ignore_errors=True)
+    made = subprocess.run(
+        [sys.executable, str(root / "make_data.py"), "--output", str(root / "shop.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    result = cartridge("--generate", "--layers", "staging,intermediate,marts", "--project-dir", str(root))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for model in ("dim_customers", "dim_products", "fct_orders", "fct_order_lines"):
+        assert (root / "models" / "marts" / "raw" / f"{model}.sql").is_file(), model
+    marts_sql = "".join(p.read_text() for p in (root / "models" / "marts").rglob("*.sql"))
+    assert "source(" not in marts_sql and "ref('stg_raw__" in marts_sql
+    build = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--profiles-dir", str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stdout[-3000:]
+    assert "ERROR=0" in build.stdout and "WARN=0" in build.stdout
+
+
+def test_generate_unknown_layer_exits_2(duckdb_project: Path) -> None:
+    """An unknown --layers value is one line naming the option, exit 2."""
+    result = cartridge("--generate", "--layers", "staging,gold", "--project-dir", str(duckdb_project))
+    assert result.returncode == 2
+    assert "--layers" in result.stderr and "gold" in result.stderr
