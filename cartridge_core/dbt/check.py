@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from cartridge_core.dbt.messages import error_line, model_message
 from cartridge_core.dbt.runner import DbtInvocation, DbtRunner, default_runner, one_line
-from cartridge_core.dbt.shadow import restore_file, shadow_dir, sync_shadow, work_dir
+from cartridge_core.dbt.shadow import restore_file, shadow_command, sync_shadow
 from cartridge_core.errors import DbtError
 from cartridge_core.models import DbtProject, ModelCheck, WarehouseTarget
 from cartridge_core.progress import Progress, check_cancelled
@@ -106,26 +106,9 @@ def _check_until_decided(
 
 
 def _show_args(project: DbtProject, target: WarehouseTarget, models: Sequence[_Model]) -> list[str]:
-    work = work_dir(project)
-    return [
-        "show",
-        "--limit",
-        "0",
-        "--select",
-        *(f"path:{m.path}" for m in models),
-        "--project-dir",
-        str(shadow_dir(project)),
-        "--profiles-dir",
-        str(target.profiles_dir),
-        "--profile",
-        target.profile_name,
-        "--target",
-        target.target_name,
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
+    return shadow_command(
+        project, target, "show", "--limit", "0", "--select", *(f"path:{m.path}" for m in models)
+    )
 
 
 def _decide(

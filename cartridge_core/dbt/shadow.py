@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cartridge_core.dbt.package import PACKAGE_NAME, package_path
 from cartridge_core.errors import ConfigError
-from cartridge_core.models import DbtProject
+from cartridge_core.models import DbtProject, WarehouseTarget
 from cartridge_core.project.model_configs import PROJECT_FILE, with_models_ephemeral
 
 logger = logging.getLogger(__name__)
@@ -184,3 +184,24 @@ def _remove(entry: Path) -> None:
         entry.unlink()
     else:
         shutil.rmtree(entry)
+
+
+def shadow_command(project: DbtProject, target: WarehouseTarget, *command: str) -> list[str]:
+    """A dbt command line that runs `command` in the shadow, with the user's profile and target,
+    keeping dbt's target and logs under Cartridge's own work directory."""
+    work = work_dir(project)
+    return [
+        *command,
+        "--project-dir",
+        str(shadow_dir(project)),
+        "--profiles-dir",
+        str(target.profiles_dir),
+        "--profile",
+        target.profile_name,
+        "--target",
+        target.target_name,
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cartridge_core.dbt.check import _shadow_lock
 from cartridge_core.dbt.runner import DbtInvocation, DbtRunner, NodeResult, default_runner, one_line
-from cartridge_core.dbt.shadow import shadow_dir, sync_shadow, work_dir
+from cartridge_core.dbt.shadow import shadow_command, sync_shadow
 from cartridge_core.errors import DbtError
 from cartridge_core.generation.sql import needs_quotes, quote_identifier
 from cartridge_core.models import DbtProject, ModelDoc, SchemaTest, WarehouseTarget
@@ -216,24 +216,7 @@ def _run(
 
 
 def _test_args(project: DbtProject, target: WarehouseTarget, sources: Sequence[str]) -> list[str]:
-    work = work_dir(project)
-    return [
-        "test",
-        "--select",
-        *(f"source:{name}" for name in sources),
-        "--project-dir",
-        str(shadow_dir(project)),
-        "--profiles-dir",
-        str(target.profiles_dir),
-        "--profile",
-        target.profile_name,
-        "--target",
-        target.target_name,
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
+    return shadow_command(project, target, "test", "--select", *(f"source:{name}" for name in sources))
 
 
 def _without_hooks(project: DbtProject) -> dict[str, str]:
