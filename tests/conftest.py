@@ -41,7 +41,8 @@ SHOP_DDL = [
         happened timestamp
     )""",
     "create view raw.big_orders as select id, amount from raw.orders where amount > 100",
-    "insert into raw.customers values (1, 'Ada', 'ada@example.com', true, '2024-01-01 10:00:00', '1990-05-01')",
+    "insert into raw.customers values"
+    " (1, 'Ada', 'ada@example.com', true, '2024-01-01 10:00:00', '1990-05-01')",
     "insert into raw.customers values (2, 'Bo', null, false, '2024-02-01 11:00:00', null)",
     "insert into raw.orders values (10, 1, 'placed', 120.50, '2024-03-01 09:00:00')",
     "insert into raw.orders values (11, 2, 'shipped', 30.00, '2024-03-02 09:30:00')",
