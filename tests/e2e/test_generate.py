@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -205,3 +206,23 @@ async def test_generate_staging_cancel_leaves_no_files(client: LanguageClient, d
         "Cartridge: " + second["error"],
         "Cartridge: cancelled; no file was changed",
     ]
+
+
+@pytest.mark.parametrize("client", ["visual-studio-code"], indirect=True)
+async def test_generate_staging_client_without_file_creation_gets_files_on_disk(
+    client: LanguageClient, duckdb_project: Path
+) -> None:
+    """A client that cannot create files gets them written by the server, atomically, and is told so."""
+    capabilities = pytest_lsp.client_capabilities("visual-studio-code")
+    assert capabilities.workspace is not None
+    capabilities.workspace.workspace_edit = types.WorkspaceEditClientCapabilities(document_changes=False)
+    await client.initialize_session(
+        types.InitializeParams(capabilities=capabilities, root_uri=duckdb_project.as_uri())
+    )
+
+    summary = await execute(client, "cartridge.generateStaging", {"schema": "raw"})
+
+    assert summary["error"] is None and summary["failed"] == []
+    assert summary["writtenToDisk"] == GENERATED
+    assert client.editor.edits == []  # type: ignore[attr-defined]
+    assert "source('raw', 'orders')" in (duckdb_project / STAGING / "stg_raw__orders.sql").read_text()
