@@ -6,7 +6,11 @@ import datetime as dt
 import os
 import platform
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def cpu_model() -> str:
@@ -42,3 +46,38 @@ def replace_section(path: Path, heading: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text)
+
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+
+
+def pg_admin(dbname: str = "postgres") -> Any:
+    """An autocommit psycopg2 connection to the local PostgreSQL server (benchmark set-up only)."""
+    import psycopg2
+
+    con = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname)
+    con.autocommit = True
+    return con
+
+
+@contextmanager
+def scratch_database(setup_sql: str) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database holding `setup_sql`, dropped afterwards: (its name, server version)."""
+    dbname = f"cartridge_bench_{uuid.uuid4().hex[:8]}"
+    admin = pg_admin()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'create database "{dbname}"')
+            cur.execute("show server_version")
+            server = cur.fetchone()[0]
+        try:
+            setup = pg_admin(dbname)
+            with setup.cursor() as cur:
+                cur.execute(setup_sql)
+            setup.close()
+            yield dbname, server
+        finally:
+            with admin.cursor() as cur:
+                cur.execute(f'drop database if exists "{dbname}" with (force)')
+    finally:
+        admin.close()

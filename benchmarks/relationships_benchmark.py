@@ -19,17 +19,14 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from machine import machine_line, replace_section  # noqa: E402
+from machine import machine_line, replace_section, scratch_database  # noqa: E402
 
 from cartridge_core.models import Containment, ContainmentQuery, Relationship, WarehouseTarget  # noqa: E402
 from cartridge_core.progress import NullProgress  # noqa: E402
@@ -171,12 +168,6 @@ TRUTH = {
 }
 
 
-def admin(dbname: str = "postgres") -> Any:
-    con = psycopg2.connect(host=HOST, port=PORT, user=USER, dbname=dbname)
-    con.autocommit = True
-    return con
-
-
 def edge(r: Relationship) -> tuple[str, str]:
     return (
         f"{r.child_schema}.{r.child_table}.{','.join(r.child_columns)}",
@@ -275,17 +266,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args()
-    dbname = f"cartridge_bench_{uuid.uuid4().hex[:8]}"
-    con = admin()
-    with con.cursor() as cur:
-        cur.execute(f'create database "{dbname}"')
-        cur.execute("show server_version")
-        server = cur.fetchone()[0]
-    try:
-        setup = admin(dbname)
-        with setup.cursor() as cur:
-            cur.execute(DDL)
-        setup.close()
+    with scratch_database(DDL) as (dbname, server):
         target = WarehouseTarget(
             type="postgres",
             profile_name="bench",
@@ -296,10 +277,6 @@ def main() -> None:
             credentials={"host": HOST, "port": PORT, "user": USER, "dbname": dbname},
         )
         body = report([run(target) for _ in range(args.runs)], server)
-    finally:
-        with con.cursor() as cur:
-            cur.execute(f'drop database if exists "{dbname}" with (force)')
-        con.close()
     print(body)
     if not args.no_write:
         replace_section(RESULTS, "## Relationship inference", body)

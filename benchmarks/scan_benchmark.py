@@ -18,17 +18,14 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from machine import machine_line, replace_section  # noqa: E402
+from machine import machine_line, replace_section, scratch_database  # noqa: E402
 
 from cartridge_core.models import WarehouseTarget  # noqa: E402
 from cartridge_core.progress import NullProgress  # noqa: E402
@@ -64,12 +61,6 @@ def ddl() -> str:
                 f"references {SCHEMA}.t{i // 3:04d} (id, code);"
             )
     return "\n".join(parts)
-
-
-def admin(dbname: str = "postgres") -> Any:
-    con = psycopg2.connect(host=HOST, port=PORT, user=USER, dbname=dbname)
-    con.autocommit = True
-    return con
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -165,22 +156,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args()
-    dbname = f"cartridge_bench_{uuid.uuid4().hex[:8]}"
-    con = admin()
-    with con.cursor() as cur:
-        cur.execute(f'create database "{dbname}"')
-        cur.execute("show server_version")
-        server = cur.fetchone()[0]
-    try:
-        setup = admin(dbname)
-        with setup.cursor() as cur:
-            cur.execute(ddl())
-        setup.close()
+    with scratch_database(ddl()) as (dbname, server):
         body = report(measure(dbname, args.runs), args.runs, server)
-    finally:
-        with con.cursor() as cur:
-            cur.execute(f'drop database if exists "{dbname}" with (force)')
-        con.close()
     print(body)
     if not args.no_write:
         replace_section(RESULTS, "## Scan", body)
