@@ -192,6 +192,9 @@ class InProcessRunner:
         collector.feed(msg_to_dict(msg))
 
 
+_POOL_JOIN_TIMEOUT_S = 60.0
+
+
 def _stop_abandoned_pools() -> None:
     """Stop the thread pools a failed dbt run leaves running.
 
@@ -206,7 +209,12 @@ def _stop_abandoned_pools() -> None:
         return
     for pool in [obj for obj in gc.get_objects() if isinstance(obj, pool_class)]:
         if getattr(pool, "_state", None) == "RUN":
+            workers = list(getattr(pool, "_pool", ()))
             pool.terminate()
+            # A thread pool's terminate() cannot stop a thread mid-query, and does not wait for it:
+            # wait here, so the connections are idle before they are closed.
+            for worker in workers:
+                worker.join(timeout=_POOL_JOIN_TIMEOUT_S)
 
 
 def _close_duckdb() -> None:
@@ -222,7 +230,10 @@ def _close_duckdb() -> None:
     # adapter, which dbt keeps across in-process runs; close those first, then the database.
     from dbt.adapters.factory import cleanup_connections
 
-    cleanup_connections()
+    try:
+        cleanup_connections()
+    except Exception:  # a connection still busy: keep the server alive; the file may stay open
+        logger.warning("Could not close dbt's connections after the run", exc_info=True)
     environment = getattr(getattr(module, "DuckDBConnectionManager", None), "_ENV", None)
     if environment is not None:
         environment.close()
