@@ -23,9 +23,8 @@ from cartridge_core.models import (
     Scan,
     Table,
     TableProfile,
-    TypeFamily,
 )
-from cartridge_core.warehouse.types import type_family
+from cartridge_core.warehouse.types import column_family
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +86,6 @@ class _Parent:
     table: Table
     forms: dict[str, float]  # entity spelling -> strength (1.0, or less for a stripped prefix)
     keys: tuple[Column, ...]
-
-
-def column_family(column: Column) -> TypeFamily:
-    """The column's type family: the scanner's, or read from its type spelling if it left `other`."""
-    return column.type_family if column.type_family != "other" else type_family(column.data_type)
 
 
 def candidate_relationships(scan: Scan, profiles: Sequence[TableProfile] = ()) -> list[Candidate]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cartridge_core.generation.naming import snake_case
 from cartridge_core.models import Relationship, Scan, Table, TableProfile, TableRole, TableRoleKind
-from cartridge_core.relationships import column_family
+from cartridge_core.warehouse.types import column_family
 
 _MEASURE_FAMILIES = frozenset({"decimal", "float"})
 _TIME_FAMILIES = frozenset({"timestamp", "timestamptz", "date"})

@@ -27,7 +27,7 @@ from cartridge_core.generation.naming import MAX_MODEL_NAME, entity_name, snake_
 from cartridge_core.generation.staging import StagedColumn, StagingModel
 from cartridge_core.generation.tests import KeyColumn, key_columns
 from cartridge_core.models import Relationship, Scan, TableProfile, TableRoleKind, TypeFamily
-from cartridge_core.relationships import column_family
+from cartridge_core.warehouse.types import column_family
 
 TableKey = tuple[str, str]  # (schema, warehouse table name)
 PlannedKind = Literal["dimension", "fact", "bridge", "rollup"]

@@ -17,8 +17,9 @@ from dataclasses import replace
 from cartridge_core.generation.naming import entity_name, snake_case
 from cartridge_core.generation.sql import needs_quotes
 from cartridge_core.generation.staging import StagedColumn, StagingModel, staging_models
-from cartridge_core.generation.tests import column_family, key_columns, propose_staging_tests
+from cartridge_core.generation.tests import key_columns, propose_staging_tests
 from cartridge_core.models import ColumnDoc, ModelDoc, Scan, Table, TypeFamily
+from cartridge_core.warehouse.types import column_family
 
 SourceDocs = Mapping[tuple[str, str], ModelDoc]  # (schema, table) -> the table's documented entry
 _FLAG_PREFIXES = ("is_", "has_", "was_", "can_", "should_")

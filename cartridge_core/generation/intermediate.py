@@ -15,7 +15,7 @@ from cartridge_core.generation.mart_sql import Cte, Item, Select, aggregate, uni
 from cartridge_core.generation.naming import entity_name
 from cartridge_core.generation.staging import StagedColumn
 from cartridge_core.models import ColumnDoc, ModelDoc, SchemaTest
-from cartridge_core.relationships import column_family
+from cartridge_core.warehouse.types import column_family
 
 # Words in a measure's name that say it is per unit or relative, so a sum of it means nothing.
 _NOT_ADDITIVE = ("price", "rate", "ratio", "pct", "percent", "avg", "average", "mean", "unit_")

@@ -26,7 +26,7 @@ from cartridge_core.models import (
     TableProfile,
     TypeFamily,
 )
-from cartridge_core.warehouse.types import check_values, type_family
+from cartridge_core.warehouse.types import check_values, column_family
 
 NUMERIC_FAMILIES: frozenset[TypeFamily] = frozenset({"integer", "decimal", "float"})
 # A value set read from a profile is only trusted as the column's domain when it is small, was
@@ -113,11 +113,6 @@ def key_columns(scan: Scan, table: Table, profile: TableProfile | None) -> list[
         if (c.name in referred or _own_identifier(c.name, table.name))
         and (reason := _profiled_unique(profile, c.name)) is not None
     ]
-
-
-def column_family(column: Column) -> TypeFamily:
-    """The column's type family: the scanner's, or read from its type spelling if it left `other`."""
-    return column.type_family if column.type_family != "other" else type_family(column.data_type)
 
 
 def _column_tests(staged: StagedColumn, facts: _TableFacts) -> tuple[SchemaTest, ...]:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from cartridge_core.models import TypeFamily
+from cartridge_core.models import Column, TypeFamily
 
 # Whole spellings (after precision and schema are removed) first, then the first word alone, so
 # `double precision` and `interval year to month` land where they belong and `time with time zone`
@@ -203,3 +203,8 @@ def _literal_list(tokens: Sequence[Token]) -> tuple[str, ...] | None:
     literals = all(t[0] in ("string", "number") for t in tokens[0::2])
     commas = all(t == ("punct", ",") for t in tokens[1::2])
     return tuple(unquote(t) for t in tokens[0::2]) if literals and commas else None
+
+
+def column_family(column: Column) -> TypeFamily:
+    """The column's type family: the scanner's, or read from its type spelling if it left `other`."""
+    return column.type_family if column.type_family != "other" else type_family(column.data_type)
