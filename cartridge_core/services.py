@@ -6,7 +6,7 @@ The data path is always the same: find the project and its warehouse -> scan -> 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,8 +18,9 @@ from cartridge_core.models import (
     Scan,
     WarehouseTarget,
 )
+from cartridge_core.planning import Options
 from cartridge_core.progress import NullProgress, Progress
-from cartridge_core.project.changes import Plan, plan_changes, write_plan
+from cartridge_core.project.changes import Plan, write_plan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,36 +109,42 @@ def plan_staging(
     tables: Iterable[tuple[str, str]] | None = None,
     replace: bool = False,
 ) -> Plan:
-    """Plan staging models, sources and models YAML for the scanned tables (or only `tables`)."""
-    from cartridge_core.generation.staging import generate_staging
-
-    proposed = generate_staging(warehouse, ctx.project, tables=tables)
-    return plan_changes(ctx.project.root, proposed, replace=replace)
+    """Plan staging models, sources and models YAML (comments only, no tests) for the scanned tables."""
+    return plan_generation(ctx, warehouse, Options(force=replace), tables=tables)
 
 
-def plan_layers(
+def plan_generation(
     ctx: Context,
     warehouse: Scan,
+    options: Options | None = None,
     *,
-    layers: Sequence[str] = ("staging",),
-    replace: bool = False,
-    domain: str | None = None,
+    tables: Iterable[tuple[str, str]] | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
-    """Plan staging, and from the scan's roles and relationships intermediate and mart models.
+    """Plan the layers `options` asks for: staging for the scanned tables (or only `tables`), and from the
+    scan's roles and relationships intermediate and mart models; tests run on the data first.
 
     Intermediate and marts need an analysed scan (`analyze` or `deep_scan`): roles drive them.
+    Models YAML is merged into what is on disk; dbt_project.yml gains layer materializations.
     """
-    from cartridge_core.generation.marts import generate_marts
-    from cartridge_core.generation.staging import generate_staging, staging_models
+    from cartridge_core.planning import plan_generation as plan
 
-    proposed = generate_staging(warehouse, ctx.project) if "staging" in layers else {}
-    if {"intermediate", "marts"} & set(layers):
-        marts = generate_marts(warehouse, staging_models(warehouse), ctx.project, domain=domain)
-        for path, content in marts.files.items():
-            is_intermediate = "/intermediate/" in f"/{path}"
-            if ("intermediate" if is_intermediate else "marts") in layers:
-                proposed[path] = content
-    return plan_changes(ctx.project.root, proposed, replace=replace)
+    return plan(ctx.project, ctx.target, warehouse, options or Options(), tables=tables, progress=progress)
+
+
+def plan_model_yaml(
+    ctx: Context,
+    warehouse: Scan,
+    models: Collection[str],
+    options: Options,
+    *,
+    progress: Progress | None = None,
+) -> Plan:
+    """Plan verified tests (`options.tests`) and/or descriptions (`options.docs`) for the named staging
+    models, merged into their models YAML in place; nothing else changes."""
+    from cartridge_core.planning import plan_model_yaml as plan
+
+    return plan(ctx.project, ctx.target, warehouse, models, options, progress=progress)
 
 
 def check(ctx: Context, plan: Plan, *, progress: Progress | None = None) -> list[ModelCheck]:

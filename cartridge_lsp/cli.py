@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 if TYPE_CHECKING:
     from cartridge_core.models import ModelCheck
+    from cartridge_core.planning import Layer, Options
     from cartridge_core.project.changes import ChangeKind, Plan
     from cartridge_core.services import Context, ScanReport
 
@@ -67,7 +68,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--dry-run", action="store_true", help="write nothing; print the plan")
     parser.add_argument(
-        "--replace", action="store_true", help="replace existing files that differ from the output"
+        "--tests",
+        action="store_true",
+        help="with --generate: add schema tests, each run on the data before it is written",
+    )
+    parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="with --generate: describe models and columns (keys, timestamps, …)",
+    )
+    parser.add_argument(
+        "--on-test-failure",
+        choices=("drop", "warn"),
+        default="drop",
+        help="with --tests: a proposed test that fails on the data is dropped (default) or kept as a warning",
+    )
+    parser.add_argument(
+        "--domain", default=None, help="with marts: the folder for intermediate and mart models"
+    )
+    parser.add_argument(
+        "--force",
+        "--replace",
+        dest="force",
+        action="store_true",
+        help="overwrite SQL and sources files a person edited (models YAML is merged, never overwritten)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     return parser
@@ -183,15 +207,13 @@ def run_generate(args: argparse.Namespace, *, out: TextIO) -> int:
     timer = _Timer()
     try:
         ctx = _load(args)
-        layers = _layers(args.layers)
-        if layers == ("staging",):
-            scan = timer.run("scan", lambda: services.scan(ctx, schemas=args.schemas))
-            plan = timer.run("generate", lambda: services.plan_staging(ctx, scan, replace=args.replace))
-        else:  # marts follow the tables' roles and relationships: analyse the data first
+        options = _options(args)
+        if options.needs_analysis:
             scan = timer.run("scan", lambda: services.deep_scan(ctx, schemas=args.schemas).scan)
-            plan = timer.run(
-                "generate", lambda: services.plan_layers(ctx, scan, layers=layers, replace=args.replace)
-            )
+        else:
+            scan = timer.run("scan", lambda: services.scan(ctx, schemas=args.schemas))
+        progress = _TestProgress(sys.stderr)
+        plan = timer.run("generate", lambda: services.plan_generation(ctx, scan, options, progress=progress))
         if args.dry_run:
             return _print_dry_run(plan, out)
         checks = timer.run("check", lambda: services.check(ctx, plan))
@@ -235,10 +257,37 @@ def _print_report(plan: Plan, checks: list[ModelCheck], timer: _Timer, out: Text
     return EXIT_CHECK_FAILED if failed else EXIT_OK
 
 
-LAYERS = ("staging", "intermediate", "marts")
+class _TestProgress:
+    """Prints what the test run found (a headless run has no progress bar); never cancelled."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def report(self, message: str, percentage: int | None = None) -> None:
+        if "test" in message:
+            print(f"Cartridge: {message}", file=self._stream)
+
+    def cancelled(self) -> bool:
+        return False
 
 
-def _layers(text: str) -> tuple[str, ...]:
+def _options(args: argparse.Namespace) -> Options:
+    from cartridge_core.planning import Options
+
+    return Options(
+        layers=_layers(args.layers),
+        tests=args.tests,
+        docs=args.docs,
+        on_failure=args.on_test_failure,
+        force=args.force,
+        domain=args.domain,
+    )
+
+
+LAYERS: tuple[Layer, ...] = ("staging", "intermediate", "marts")
+
+
+def _layers(text: str) -> tuple[Layer, ...]:
     """The --layers value as known layer names, in pipeline order."""
     from cartridge_core.errors import ConfigError
 
@@ -251,7 +300,7 @@ def _layers(text: str) -> tuple[str, ...]:
 
 def _reason(kind: str) -> str:
     if kind == "conflict":
-        return "  (exists and differs; --replace to overwrite)"
+        return "  (edited since it was generated; --force to overwrite)"
     return ""
 
 

@@ -120,7 +120,7 @@ def _by_name(staged: StagedColumn, entity: str) -> str | None:
     family = column_family(staged.column)
     name = staged.name
     if family in _TIMESTAMP_FAMILIES and name.endswith("_at") and len(name) > 3:
-        return f"Timestamp of {_words(name[:-3])}."
+        return f"When the {_words(entity)} was {_words(name[:-3])}."
     prefix = next((p for p in _FLAG_PREFIXES if name.startswith(p) and len(name) > len(p)), None)
     if family == "boolean" and prefix:
         return f"Whether the {_words(entity)} {prefix[:-1]} {_words(name[len(prefix) :])}."

@@ -8,7 +8,7 @@ whichever tables are asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import PurePosixPath
@@ -23,7 +23,8 @@ from cartridge_core.generation.naming import (
     unique_names,
 )
 from cartridge_core.generation.sql import needs_quotes, render_staging_sql
-from cartridge_core.models import Column, DbtProject, Scan, Table
+from cartridge_core.models import Column, ColumnDoc, DbtProject, ModelDoc, Scan, Table
+from cartridge_core.project.yaml_edit import fresh_models_yaml
 from cartridge_core.project.yamlio import dump_yaml
 
 
@@ -57,7 +58,7 @@ def generate_staging(
     Maps each path, relative to the project root with posix separators, to its full content.
     Pure and deterministic: the same scan in any order gives the same bytes.
     """
-    models = _select(staging_models(scan), tables)
+    models = select_models(staging_models(scan), tables)
     files: dict[str, str] = {}
     for source_name, group in groupby(models, key=lambda m: m.source_name):
         in_source = list(group)
@@ -65,7 +66,7 @@ def generate_staging(
         for model in in_source:
             files[(folder / f"{model.name}.sql").as_posix()] = _model_sql(model)
         files[(folder / f"_{source_name}__sources.yml").as_posix()] = _sources_yaml(in_source)
-        files[(folder / f"_{source_name}__models.yml").as_posix()] = _models_yaml(in_source)
+        files[models_yaml_path(project, source_name)] = fresh_models_yaml(basic_docs(in_source))
     return dict(sorted(files.items()))
 
 
@@ -98,7 +99,7 @@ def _staging_model(table: Table, source_name: str, table_name: str) -> StagingMo
     return StagingModel(table=table, source_name=source_name, table_name=table_name, columns=staged)
 
 
-def _select(models: list[StagingModel], tables: Iterable[tuple[str, str]] | None) -> list[StagingModel]:
+def select_models(models: list[StagingModel], tables: Iterable[tuple[str, str]] | None) -> list[StagingModel]:
     if tables is None:
         return models
     wanted = set(tables)
@@ -138,37 +139,38 @@ def _source_table(model: StagingModel) -> dict[str, Any]:
     return entry
 
 
-def _models_yaml(models: list[StagingModel]) -> str:
-    return dump_yaml({"version": 2, "models": [_model_entry(m) for m in models]}, spaced=True)
+def models_yaml_path(project: DbtProject, source_name: str) -> str:
+    """Where the models YAML of a source's staging models goes, relative to the project root."""
+    return PurePosixPath(project.models_dir, "staging", source_name, f"_{source_name}__models.yml").as_posix()
 
 
-def _model_entry(model: StagingModel) -> dict[str, Any]:
-    table = model.table
-    description = table.comment or f"Staged {table.name} from the {model.source_name} source."
-    entry: dict[str, Any] = {"name": model.name}
-    _describe(entry, description)
-    tests = _key_tests(model)
-    entry["columns"] = [
-        _column_entry(c.name, c.column.comment, tests.get(c.column.name, ())) for c in model.columns
-    ]
-    return entry
+def basic_docs(models: Iterable[StagingModel]) -> list[ModelDoc]:
+    """Each model's entry with only what the warehouse says: its comments, no guesses and no tests.
+
+    Tests are written only once they have run on the data (`dbt.verify`), and descriptions beyond
+    the comments only when asked for (`docs.describe_staging`).
+    """
+    docs = []
+    for model in models:
+        table = model.table
+        columns = tuple(
+            ColumnDoc(name=c.name, description=_comment(c.column.comment), quote=needs_quotes(c.name))
+            for c in model.columns
+        )
+        description = _comment(table.comment) or f"Staged {table.name} from the {model.source_name} source."
+        docs.append(ModelDoc(name=model.name, description=description, columns=columns))
+    return docs
 
 
-def _key_tests(model: StagingModel) -> Mapping[str, tuple[str, ...]]:
-    """Tests by warehouse column name: unique + not_null on a one-column key, else not_null on each."""
-    key = model.table.primary_key
-    if len(key) == 1:
-        return {key[0]: ("unique", "not_null")}
-    return {name: ("not_null",) for name in key}
+def _comment(text: str | None) -> str | None:
+    return _jinja_safe(text.strip()) if text and text.strip() else None
 
 
-def _column_entry(name: str, comment: str | None, tests: tuple[str, ...] = ()) -> dict[str, Any]:
+def _column_entry(name: str, comment: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": name}
     if needs_quotes(name):
         entry["quote"] = True
     _describe(entry, comment)
-    if tests:
-        entry["data_tests"] = list(tests)
     return entry
 
 

@@ -69,7 +69,7 @@ def descriptions(docs: list[ModelDoc], model: str) -> dict[str, str | None]:
         pytest.param(
             "stg_raw__customers", "has_newsletter", "Whether the customer has newsletter.", id="has-flag"
         ),
-        pytest.param("stg_raw__customers", "created_at", "Timestamp of created.", id="timestamp"),
+        pytest.param("stg_raw__customers", "created_at", "When the customer was created.", id="timestamp"),
         pytest.param(
             "stg_raw__customers",
             "note",
