@@ -133,7 +133,8 @@ def test_generate_postgres_unreachable_exits_2(pg_project: Path) -> None:
 
 
 def test_generate_layers_builds_marts_on_the_example(tmp_path: Path) -> None:
-    """--layers staging,intermediate,marts on the example: every model passes the check and dbt build."""
+    """--layers staging,intermediate,marts --tests --docs on the example: every model passes the check,
+    every test was run before it was written, and dbt build passes with no failure and no warning."""
     root = tmp_path / "shop"
     example = Path(__file__).resolve().parents[2] / "examples" / "shop"
     shutil.copytree(example, root, ignore=shutil.ignore_patterns("*.duckdb*", "target", "logs", ".cartridge"))
@@ -145,8 +146,18 @@ def test_generate_layers_builds_marts_on_the_example(tmp_path: Path) -> None:
         timeout=120,
     )
     assert made.returncode == 0, made.stderr
-    result = cartridge("--generate", "--layers", "staging,intermediate,marts", "--project-dir", str(root))
+    result = cartridge(
+        "--generate",
+        "--layers",
+        "staging,intermediate,marts",
+        "--tests",
+        "--docs",
+        "--project-dir",
+        str(root),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "proposed tests pass on the data" in result.stderr
+    assert "replaced  dbt_project.yml" in result.stdout  # layer materializations added
     for model in ("dim_customers", "dim_products", "fct_orders", "fct_order_lines"):
         assert (root / "models" / "marts" / "raw" / f"{model}.sql").is_file(), model
     marts_sql = "".join(p.read_text() for p in (root / "models" / "marts").rglob("*.sql"))
@@ -160,6 +171,7 @@ def test_generate_layers_builds_marts_on_the_example(tmp_path: Path) -> None:
     )
     assert build.returncode == 0, build.stdout[-3000:]
     assert "ERROR=0" in build.stdout and "WARN=0" in build.stdout
+    assert int(build.stdout.split("PASS=")[1].split()[0]) > 50  # models and their tests
 
 
 def test_generate_unknown_layer_exits_2(duckdb_project: Path) -> None:
