@@ -81,7 +81,7 @@ def plan_generation(
         docs = staging_docs(project, target, scan, chosen, options, progress=progress)
         _put_models_yaml(proposal, project, _by_yaml_file(project, chosen, docs), replace_generated=True)
     if {"intermediate", "marts"} & set(options.layers):
-        _propose_marts(proposal, project, scan, everything, options)
+        _propose_marts(proposal, project, target, scan, everything, options, progress)
     return plan_changes(project.root, proposal.files, replace=options.force, merged=proposal.merged)
 
 
@@ -182,26 +182,35 @@ def _put_models_yaml(
 
 
 def _propose_marts(
-    proposal: _Proposal, project: DbtProject, scan: Scan, staging: Sequence[StagingModel], options: Options
+    proposal: _Proposal,
+    project: DbtProject,
+    target: WarehouseTarget,
+    scan: Scan,
+    staging: Sequence[StagingModel],
+    options: Options,
+    progress: Progress,
 ) -> None:
-    """Intermediate and mart models, their YAML (tests only with `options.tests`), and layer configs."""
+    """Intermediate and mart models, their YAML (tests, run on the new models first, only with
+    `options.tests`) and the layers' materializations in dbt_project.yml."""
     from cartridge_core.generation.marts import generate_marts
     from cartridge_core.generation.project_config import with_layer_materializations
 
     marts = generate_marts(scan, staging, project, domain=options.domain)
     docs = {d.name: d if options.tests else _untested(d) for d in marts.docs}
     grouped: dict[str, list[ModelDoc]] = {}
+    yaml_of = {PurePosixPath(p).parent: p for p in marts.files if p.endswith(".yml")}
     for path, content in marts.files.items():
         layer = "intermediate" if "/intermediate/" in f"/{path}" else "marts"
-        if layer not in options.layers:
-            continue
-        if path.endswith(".sql"):
+        if layer in options.layers and path.endswith(".sql"):
             proposal.put(path, content)
-            folder = PurePosixPath(path).parent.as_posix()
-            yaml = next(
-                p for p in marts.files if p.endswith(".yml") and PurePosixPath(p).parent.as_posix() == folder
-            )
-            grouped.setdefault(yaml, []).append(docs[PurePosixPath(path).stem])
+            sql = PurePosixPath(path)
+            grouped.setdefault(yaml_of[sql.parent], []).append(docs[sql.stem])
+    if options.tests and grouped:
+        from cartridge_core.dbt.verify_models import verify_model_tests
+
+        grouped = verify_model_tests(
+            project, target, proposal.files, grouped, on_failure=options.on_failure, progress=progress
+        )
     _put_models_yaml(proposal, project, grouped, replace_generated=True)
     text = project.project_file.read_text(encoding="utf-8")
     configured = with_layer_materializations(text, project.name, path=str(project.project_file))

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cartridge_core.dbt.check import _shadow_lock
 from cartridge_core.dbt.runner import DbtInvocation, DbtRunner, NodeResult, default_runner, one_line
@@ -43,7 +43,7 @@ SOURCE_PREFIX = "cartridge_verify__"
 TEST_PREFIX = "cartridge_verify_"
 # Set on every test, over whatever the project configures for tests: a failure is an error (so
 # dbt reports it as `fail`), failing rows are counted, nothing is stored in the warehouse.
-_TEST_CONFIG: dict[str, Any] = {
+TEST_CONFIG: dict[str, Any] = {
     "enabled": True,
     "severity": "error",
     "store_failures": False,
@@ -75,9 +75,14 @@ class _Probe:
     place: _Place
     parent: _Place | None = None  # relationships: the parent's key column
 
+    @property
+    def parent_label(self) -> str | None:
+        """The parent a relationships test looks in, as a person names it: `customers.id`."""
+        return f"{self.parent.model.table.name}.{self.parent.column}" if self.parent else None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Outcome:
+class Outcome:
     passed: bool
     reason: str | None = None  # why it did not pass, one line
     ran: bool = True  # False when dbt could not run the test: it is dropped whatever on_failure says
@@ -98,16 +103,16 @@ def verify_tests(
     `staging` must hold the model of each doc and of each `relationships` parent (all of
     `staging_models(scan)` always does). Descriptions pass through untouched.
     """
-    probes, outcomes = _probes(docs, staging)
+    probes, found = _probes(docs, staging)
     if probes:
         check_cancelled(progress)
         noun = "test" if len(probes) == 1 else "tests"
         progress.report(f"Running {len(probes)} proposed {noun} with dbt", 0)
         invocation = _run(project, target, probes, runner or default_runner())
-        outcomes.update(_outcomes(project, target, probes, invocation))
-        kept = sum(o.passed for o in outcomes.values())
-        progress.report(f"{kept} of {len(outcomes)} proposed tests pass on the data", 100)
-    return [_decided(doc, outcomes, on_failure) for doc in docs]
+        found.update(outcomes(project, target, probes, invocation))
+        kept = sum(o.passed for o in found.values())
+        progress.report(f"{kept} of {len(found)} proposed tests pass on the data", 100)
+    return [decided(doc, found, on_failure) for doc in docs]
 
 
 def _sources_yaml(probes: Sequence[_Probe]) -> str:
@@ -152,11 +157,11 @@ def _column_entry(column: str, tests: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _probes(
     docs: Sequence[ModelDoc], staging: Sequence[StagingModel]
-) -> tuple[list[_Probe], dict[tuple[str, str, int], _Outcome]]:
+) -> tuple[list[_Probe], dict[tuple[str, str, int], Outcome]]:
     """A probe per test that maps onto a source column; an outcome already for those that do not."""
     models = {m.name: m for m in staging}
     probes: list[_Probe] = []
-    unplaced: dict[tuple[str, str, int], _Outcome] = {}
+    unplaced: dict[tuple[str, str, int], Outcome] = {}
     for doc in docs:
         for column in doc.columns:
             for index, test in enumerate(column.tests):
@@ -164,7 +169,7 @@ def _probes(
                 place = _place(models.get(doc.name), column.name)
                 parent = _parent(test, models) if test.kind == "relationships" else None
                 if place is None or (test.kind == "relationships" and parent is None):
-                    unplaced[key] = _Outcome(passed=False, ran=False, reason="no source column to run it on")
+                    unplaced[key] = Outcome(passed=False, ran=False, reason="no source column to run it on")
                     continue
                 name = f"{TEST_PREFIX}{len(probes) + 1}"
                 probes.append(_Probe(name=name, key=key, test=test, place=place, parent=parent))
@@ -194,7 +199,7 @@ def _test_entry(probe: _Probe) -> dict[str, Any]:
         table = f"source('{SOURCE_PREFIX}{parent.model.source_name}', '{parent.model.table_name}')"
         field = quote_identifier(parent.column) if needs_quotes(parent.column) else parent.column
         arguments = {"to": table, "field": field}
-    body: dict[str, Any] = {"name": probe.name, "config": dict(_TEST_CONFIG)}
+    body: dict[str, Any] = {"name": probe.name, "config": dict(TEST_CONFIG)}
     if arguments:
         body["arguments"] = arguments
     return {test.kind: body}
@@ -205,7 +210,7 @@ def _run(
 ) -> DbtInvocation:
     """One `dbt test` of the temporary sources in the shadow; the shadow is put back afterwards."""
     path = PurePosixPath(project.models_dir, VERIFY_FILE).as_posix()
-    overlay = {path: _sources_yaml(probes), **_without_hooks(project)}
+    overlay = {path: _sources_yaml(probes), **without_hooks(project)}
     sources = sorted({SOURCE_PREFIX + p.place.model.source_name for p in probes})
     with _shadow_lock(project):
         sync_shadow(project, overlay)
@@ -219,7 +224,7 @@ def _test_args(project: DbtProject, target: WarehouseTarget, sources: Sequence[s
     return shadow_command(project, target, "test", "--select", *(f"source:{name}" for name in sources))
 
 
-def _without_hooks(project: DbtProject) -> dict[str, str]:
+def without_hooks(project: DbtProject) -> dict[str, str]:
     """The shadow's dbt_project.yml without run hooks, when the project has any (they may write)."""
     settings = load_yaml_file(project.project_file)
     if not isinstance(settings, dict) or not any(key in settings for key in _HOOK_KEYS):
@@ -229,31 +234,51 @@ def _without_hooks(project: DbtProject) -> dict[str, str]:
     return {project.project_file.relative_to(project.root).as_posix(): dump_yaml(kept)}
 
 
-def _outcomes(
-    project: DbtProject, target: WarehouseTarget, probes: Sequence[_Probe], invocation: DbtInvocation
-) -> dict[tuple[str, str, int], _Outcome]:
+class Probe(Protocol):
+    """A proposed test as dbt runs it: its unique name, which test it stands for, its parent's label."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def key(self) -> tuple[str, str, int]: ...
+    @property
+    def test(self) -> SchemaTest: ...
+    @property
+    def parent_label(self) -> str | None: ...
+
+
+def outcomes(
+    project: DbtProject,
+    target: WarehouseTarget,
+    probes: Sequence[Probe],
+    invocation: DbtInvocation,
+    *,
+    test_files: Collection[str] = (VERIFY_FILE,),
+) -> dict[tuple[str, str, int], Outcome]:
+    """Each probe's outcome in dbt's results; DbtError when dbt could not run at all for another reason
+    than the proposals (none of `test_files`, the files holding them, named in its error)."""
     by_name = {n.name: n for n in invocation.nodes if n.unique_id.startswith("test.")}
     if not by_name and not invocation.success:
         text = _scrub(invocation.error_text or invocation.error or "dbt failed without a message", target)
-        if VERIFY_FILE not in text:
+        if not any(file in text for file in test_files):
             raise DbtError(f"dbt cannot run the proposed tests on {project.name}: {one_line(text)}")
         logger.warning("dbt rejected the proposed tests, none is kept: %s", one_line(text))
-        return {p.key: _Outcome(passed=False, ran=False, reason=one_line(text)) for p in probes}
+        return {p.key: Outcome(passed=False, ran=False, reason=one_line(text)) for p in probes}
     return {p.key: _outcome(p, by_name.get(p.name)) for p in probes}
 
 
-def _outcome(probe: _Probe, node: NodeResult | None) -> _Outcome:
+def _outcome(probe: Probe, node: NodeResult | None) -> Outcome:
     if node is None or node.status not in ("pass", "fail", "warn"):
         said = one_line(node.message) if node is not None and node.message else "dbt did not run it"
         logger.info("Proposed test %s on %s could not run: %s", probe.test.kind, probe.key[:2], said)
-        return _Outcome(passed=False, ran=False, reason=said)
+        return Outcome(passed=False, ran=False, reason=said)
     if node.status == "pass":
-        return _Outcome(passed=True)
+        return Outcome(passed=True)
     found = _FAILURES.search(node.message or "")
-    return _Outcome(passed=False, reason=_failure_reason(probe, int(found.group(1)) if found else None))
+    return Outcome(passed=False, reason=_failure_reason(probe, int(found.group(1)) if found else None))
 
 
-def _failure_reason(probe: _Probe, failures: int | None) -> str:
+def _failure_reason(probe: Probe, failures: int | None) -> str:
     """What the failing test found, in the user's words: "3 nulls found"."""
     if failures is None:
         return "the test failed on the data"
@@ -264,8 +289,7 @@ def _failure_reason(probe: _Probe, failures: int | None) -> str:
         return f"{_plural(failures, 'duplicated value')} found"
     if kind == "accepted_values":
         return f"{_plural(failures, 'other value')} found"
-    parent = probe.parent
-    where = f"{parent.model.table.name}.{parent.column}" if parent else "the parent"
+    where = probe.parent_label or "the parent"
     return f"{_plural(failures, 'value')} not found in {where}"
 
 
@@ -273,14 +297,13 @@ def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
-def _decided(
-    doc: ModelDoc, outcomes: Mapping[tuple[str, str, int], _Outcome], on_failure: OnFailure
-) -> ModelDoc:
+def decided(doc: ModelDoc, found: Mapping[tuple[str, str, int], Outcome], on_failure: OnFailure) -> ModelDoc:
+    """`doc` with each test as its outcome decides: kept with evidence, made a warning, or dropped."""
     columns = []
     for column in doc.columns:
         tests = []
         for index, test in enumerate(column.tests):
-            outcome = outcomes[(doc.name, column.name, index)]
+            outcome = found[(doc.name, column.name, index)]
             if outcome.passed:
                 tests.append(replace(test, evidence=test.evidence or "passed on the data"))
             elif outcome.ran and on_failure == "warn":

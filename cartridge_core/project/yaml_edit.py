@@ -82,7 +82,7 @@ def _column_entry(column: ColumnDoc, tests_key: str) -> dict[str, Any]:
 def _test_entry(test: SchemaTest) -> str | dict[str, Any]:
     """`- unique`, or dbt 1.10+'s shape: `- kind: {arguments: {...}, config: {severity, meta}}`."""
     body: dict[str, Any] = {}
-    arguments = _arguments(test)
+    arguments = test_arguments(test)
     if arguments:
         body["arguments"] = arguments
     config: dict[str, Any] = {}
@@ -95,7 +95,7 @@ def _test_entry(test: SchemaTest) -> str | dict[str, Any]:
     return {test.kind: body} if body else test.kind
 
 
-def _arguments(test: SchemaTest) -> dict[str, Any]:
+def test_arguments(test: SchemaTest) -> dict[str, Any]:
     if test.kind == "relationships":
         return {"to": test.to, "field": test.field}
     if test.kind == "accepted_values":
