@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cartridge_core.models import (
     Containment,
@@ -21,6 +22,11 @@ from cartridge_core.models import (
 from cartridge_core.planning import Options
 from cartridge_core.progress import NullProgress, Progress
 from cartridge_core.project.changes import Plan, write_plan
+
+if TYPE_CHECKING:
+    from cartridge_core.drift import Drift
+    from cartridge_core.project.archive import Archive
+    from cartridge_core.project.init import NewConnection
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,3 +163,50 @@ def check(ctx: Context, plan: Plan, *, progress: Progress | None = None) -> list
 def apply(ctx: Context, plan: Plan) -> list[str]:
     """Write the plan's new and replaced files to disk, atomically; return their paths."""
     return write_plan(ctx.project.root, plan.to_write)
+
+
+def drift(ctx: Context, warehouse: Scan, *, schemas: Sequence[str] | None = None) -> Drift:
+    """What differs between the project's sources and staging models and the scan; writes nothing.
+
+    `schemas`: the ones the scan was asked for; None when it covered every source schema.
+    """
+    from cartridge_core.drift import find_drift
+
+    return find_drift(ctx.project, warehouse, target_schema=ctx.target.schema, every_schema=schemas is None)
+
+
+def init_project(
+    directory: Path,
+    connection: NewConnection,
+    *,
+    schemas: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Context:
+    """Create a new dbt project in `directory` over `connection`, with one exploration query per source.
+
+    Nothing is left behind unless its warehouse was scanned; generation is the caller's next step.
+    """
+    from cartridge_core.dbt.package import package_path
+    from cartridge_core.project import init
+
+    directory = directory.expanduser().resolve()
+    init.check_new_directory(directory)
+    name = init.project_name(directory)
+    init.check_connection(connection, name)
+
+    def explore(work: Path) -> dict[str, str]:
+        return init.exploration_queries(
+            scan(load_context(work, profiles_dir=work), schemas=schemas, progress=progress)
+        )
+
+    init.create_project(directory, init.scaffold_files(name, connection, package_path()), explore)
+    return load_context(directory, profiles_dir=directory)
+
+
+def archive_project(start: Path, destination: Path) -> Archive:
+    """Pack the dbt project at or above `start` into the .tar.gz `destination`: no build output,
+    warehouse data or secrets. Needs no profile: packing connects to nothing."""
+    from cartridge_core.project.archive import archive_project as pack
+    from cartridge_core.project.discovery import find_project
+
+    return pack(find_project(start), destination)

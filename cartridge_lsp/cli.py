@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cartridge_core.services import Context, ScanReport
 
 from cartridge_core import __version__
+from cartridge_lsp.cli_project import add_project_arguments, run_project_mode, wants_project_mode
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="scan and profile the warehouse, infer relationships and table roles, print a summary",
     )
+    add_project_arguments(parser, mode)
     parser.add_argument("--json", action="store_true", help="with --scan: print the scan as JSON")
     parser.add_argument("--project-dir", type=Path, default=None, help="the dbt project (default: .)")
     parser.add_argument("--profiles-dir", type=Path, default=None, help="where profiles.yml is")
@@ -100,13 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `cartridge-lsp` console script."""
     args = build_parser().parse_args(argv)
-    if not (args.generate or args.scan):
+    if not (args.generate or args.scan or wants_project_mode(args)):
         from cartridge_lsp.server import serve
 
         serve()
         return EXIT_OK
     _configure_logging(args.verbose)
     try:
+        if wants_project_mode(args):
+            return run_project_mode(args, out=sys.stdout)
         return run_scan(args, out=sys.stdout) if args.scan else run_generate(args, out=sys.stdout)
     except KeyboardInterrupt:
         print("Cartridge: interrupted; nothing more was written.", file=sys.stderr)
