@@ -85,6 +85,8 @@ class DeclaredTable:
     identifier: str
     file: str  # relative to the project root, posix
     columns: tuple[str, ...] = ()
+    description: str | None = None  # as a person wrote it: dbt renders it, Cartridge passes it on
+    column_descriptions: tuple[tuple[str, str], ...] = ()  # (column, description), the described ones
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -244,7 +246,18 @@ def _source_tables(source: Mapping[str, Any], path: Path, relpath: str) -> Itera
             columns=tuple(
                 str(c["name"]) for c in columns if isinstance(c, Mapping) and c.get("name") is not None
             ),
+            description=_described(table),
+            column_descriptions=tuple(
+                (str(c["name"]), text)
+                for c in columns
+                if isinstance(c, Mapping) and c.get("name") is not None and (text := _described(c))
+            ),
         )
+
+
+def _described(entry: Mapping[str, Any]) -> str | None:
+    text = entry.get("description")
+    return text.strip() if isinstance(text, str) and text.strip() else None
 
 
 def _disabled(entry: Mapping[str, Any]) -> bool:

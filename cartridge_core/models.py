@@ -255,6 +255,9 @@ class SchemaTest:
     quote_values: bool = True  # accepted_values: quote the values (False for numbers)
     severity: Literal["error", "warn"] = "error"
     evidence: str | None = None  # goes into the test's meta, e.g. "0 nulls in 1,204 rows"
+    # A model-level test (ModelDoc.tests) tests this expression of the model's columns: for a
+    # composite key, `unique` on the row value "(product_id, tag_id)" (no package needed).
+    column_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,3 +277,4 @@ class ModelDoc:
     name: str
     description: str | None = None
     columns: tuple[ColumnDoc, ...] = ()
+    tests: tuple[SchemaTest, ...] = ()  # model-level tests, e.g. `unique` on a composite key

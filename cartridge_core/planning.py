@@ -10,7 +10,7 @@ file, whether writing it creates, replaces or would clobber a person's work (a c
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
@@ -118,10 +118,12 @@ def staging_docs(
     progress: Progress,
 ) -> list[ModelDoc]:
     """The models YAML entries of `models`: comments (or full docs), and tests that passed on the data."""
-    from cartridge_core.generation.docs import describe_staging
+    from cartridge_core.generation.docs import describe_staging, with_tests
     from cartridge_core.generation.staging import basic_docs, staging_models
 
-    docs = describe_staging(scan, models) if options.docs else basic_docs(models)
+    docs = (
+        describe_staging(scan, models, sources=_source_docs(project)) if options.docs else basic_docs(models)
+    )
     if not options.tests or not models:
         return docs
     from cartridge_core.dbt.verify import verify_tests
@@ -132,14 +134,23 @@ def staging_docs(
     verified = verify_tests(
         project, target, proposed, staging_models(scan), on_failure=options.on_failure, progress=progress
     )
-    return [_with_tests(doc, tested) for doc, tested in zip(docs, verified, strict=True)]
+    return [with_tests(doc, tested) for doc, tested in zip(docs, verified, strict=True)]
 
 
-def _with_tests(described: ModelDoc, tested: ModelDoc) -> ModelDoc:
-    tests = {c.name: c.tests for c in tested.columns}
-    return replace(
-        described, columns=tuple(replace(c, tests=tests.get(c.name, ())) for c in described.columns)
-    )
+def _source_docs(project: DbtProject) -> dict[tuple[str, str], ModelDoc]:
+    """What the project's sources YAML says about each source table, by (schema, warehouse name):
+    a person's descriptions there come before the warehouse's comments."""
+    from cartridge_core.drift import declared_sources
+    from cartridge_core.models import ColumnDoc
+
+    return {
+        (t.schema, t.identifier): ModelDoc(
+            name=t.table,
+            description=t.description,
+            columns=tuple(ColumnDoc(name=c, description=d) for c, d in t.column_descriptions),
+        )
+        for t in declared_sources(project)
+    }
 
 
 def _staging_models_on_disk(project: DbtProject) -> set[str]:
@@ -195,7 +206,8 @@ def _propose_marts(
     from cartridge_core.generation.marts import generate_marts
     from cartridge_core.generation.project_config import with_layer_materializations
 
-    marts = generate_marts(scan, staging, project, domain=options.domain)
+    documented = _documented_columns(project, proposal.files)
+    marts = generate_marts(scan, staging, project, domain=options.domain, documented=documented)
     docs = {d.name: d if options.tests else _untested(d) for d in marts.docs}
     grouped: dict[str, list[ModelDoc]] = {}
     yaml_of = {PurePosixPath(p).parent: p for p in marts.files if p.endswith(".yml")}
@@ -216,6 +228,29 @@ def _propose_marts(
     configured = with_layer_materializations(text, project.name, path=str(project.project_file))
     if configured != text:
         proposal.put("dbt_project.yml", configured, merged=True)
+
+
+def _documented_columns(project: DbtProject, planned: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """(staging model, column) -> description, as the staging models YAML says once the plan is
+    applied: what a person wrote there reaches the marts built on those columns."""
+    from cartridge_core.project.yamlio import load_yaml_text
+
+    folder = project.root / project.models_dir / "staging"
+    texts = (
+        {p.relative_to(project.root).as_posix(): p for p in folder.rglob("_*__models.yml")}
+        if folder.is_dir()
+        else {}
+    )
+    found: dict[tuple[str, str], str] = {}
+    for path in sorted({*texts, *(p for p in planned if p.endswith("__models.yml"))}):
+        text = planned[path] if path in planned else texts[path].read_text(encoding="utf-8")
+        document = load_yaml_text(text, path=path)
+        for model in document.get("models") or [] if isinstance(document, dict) else []:
+            for column in (model.get("columns") or []) if isinstance(model, dict) else []:
+                said = column.get("description") if isinstance(column, dict) else None
+                if isinstance(said, str) and said.strip() and isinstance(model.get("name"), str):
+                    found[(model["name"], str(column.get("name")))] = said.strip()
+    return found
 
 
 def _untested(doc: ModelDoc) -> ModelDoc:

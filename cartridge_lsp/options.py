@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, NewType, TypeVar, get_args
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception
 
 T = TypeVar("T")
+
+# What to do with a proposed test that fails on the data (cartridge_core.dbt.verify.OnFailure, not
+# imported: that module loads dbt's runner, which the server must not pay for at start-up).
+OnFailure = Literal["drop", "warn"]
+# A domain names the folder of intermediate and mart models: "" would put them in models/marts/ itself.
+Domain = NewType("Domain", str)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestsSettings:
+    """The `tests` section of the settings: how proposed schema tests are written."""
+
+    on_failure: OnFailure = "drop"  # a test that fails on the data: left out, or written as a warning
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +40,8 @@ class Options:
     target: str | None = None  # the profile target; None: the profile's default
     schemas: tuple[str, ...] = ()  # source schemas to model; empty: every source schema
     replace_existing: bool = False  # replace generated files that differ on disk
+    tests: TestsSettings = field(default_factory=TestsSettings)
+    domain: Domain | None = None  # the folder of intermediate and mart models; None: each source's name
 
     @property
     def profiles_path(self) -> Path | None:
@@ -43,6 +58,25 @@ class GenerateArgs:
     rescan: bool = False  # scan again even if this session already scanned those schemas
     replace: bool | None = None  # None: the `replaceExisting` setting
     uri: str | None = None  # a document in the dbt project; None: the workspace root
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelArgs:
+    """The argument of `cartridge.addTests` and `cartridge.documentColumns`."""
+
+    model: str | None = None  # a staging model's name, e.g. "stg_raw__orders"; None: the one at `uri`
+    uri: str | None = None  # a document in the dbt project; None: the workspace root
+    line: int | None = None  # without `model`: the cursor's line (0-based) in a models YAML at `uri`
+    rescan: bool = False  # scan again even if a scan of this session or the cache is at hand
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MartsArgs:
+    """The one optional argument of `cartridge.generateMarts`."""
+
+    domain: Domain | None = None  # None: the `domain` setting, else each source's name
+    uri: str | None = None  # a document in the dbt project; None: the workspace root
+    rescan: bool = False  # scan again even if a scan of this session or the cache is at hand
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,14 +135,27 @@ def _converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _exactly(str))
     converter.register_structure_hook(bool, _exactly(bool))
+    converter.register_structure_hook(int, _exactly(int))
     converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _strings)
-    for cls in (Options, GenerateArgs, ScanArgs):
+    converter.register_structure_hook_func(lambda t: t == OnFailure, _one_of(get_args(OnFailure)))
+    converter.register_structure_hook_func(lambda t: t == Domain | None, _domain)
+    # A section before the settings holding it: a generated hook takes its fields' hooks as it finds them.
+    for cls in (TestsSettings, Options, GenerateArgs, ModelArgs, MartsArgs, ScanArgs):
         renames: dict[str, Any] = {
             f.name: override(rename=_camel(f.name)) for f in fields(cls) if "_" in f.name
         }
         hook = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True, **renames)
-        converter.register_structure_hook(cls, hook)
+        converter.register_structure_hook(cls, _an_object(hook))
     return converter
+
+
+def _an_object(hook: Any) -> Any:
+    def structure(value: object, cls: type) -> object:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {_json_type(value)}")
+        return hook(value, cls)
+
+    return structure
 
 
 def _exactly(kind: type) -> Any:
@@ -119,6 +166,25 @@ def _exactly(kind: type) -> Any:
         return value
 
     return hook
+
+
+def _one_of(allowed: tuple[str, ...]) -> Any:
+    def hook(value: object, _: object) -> object:
+        if not isinstance(value, str) or value not in allowed:
+            got = repr(value) if isinstance(value, str) else _json_type(value)
+            raise TypeError(f"expected one of {', '.join(map(repr, allowed))}, got {got}")
+        return value
+
+    return hook
+
+
+def _domain(value: object, _: object) -> Domain | None:
+    if value is None:
+        return None
+    if type(value) is not str or not value.strip():
+        got = "an empty string" if isinstance(value, str) else _json_type(value)
+        raise TypeError(f"expected a folder name, got {got}")
+    return Domain(value.strip())
 
 
 def _strings(value: object, _: object) -> tuple[str, ...]:

@@ -41,6 +41,7 @@ OnFailure = Literal["drop", "warn"]
 VERIFY_FILE = "_cartridge_verify__sources.yml"  # written under the first model path, in the shadow only
 SOURCE_PREFIX = "cartridge_verify__"
 TEST_PREFIX = "cartridge_verify_"
+MODEL_LEVEL = ""  # the "column" of a model-level test in a probe's key
 # Set on every test, over whatever the project configures for tests: a failure is an error (so
 # dbt reports it as `fail`), failing rows are counted, nothing is stored in the warehouse.
 TEST_CONFIG: dict[str, Any] = {
@@ -143,8 +144,11 @@ def _table_entry(model: StagingModel, tests: Mapping[str, list[dict[str, Any]]])
     entry: dict[str, Any] = {"name": model.table_name, "identifier": model.table.name}
     if needs_quotes(model.table.name):
         entry["quoting"] = {"identifier": True}
-    if tests:
-        entry["columns"] = [_column_entry(column, column_tests) for column, column_tests in tests.items()]
+    if tests.get(MODEL_LEVEL):
+        entry["data_tests"] = tests[MODEL_LEVEL]
+    columns = [_column_entry(column, found) for column, found in tests.items() if column != MODEL_LEVEL]
+    if columns:
+        entry["columns"] = columns
     return entry
 
 
@@ -163,6 +167,18 @@ def _probes(
     probes: list[_Probe] = []
     unplaced: dict[tuple[str, str, int], Outcome] = {}
     for doc in docs:
+        model = models.get(doc.name)
+        for index, test in enumerate(doc.tests):  # model-level: an expression of the source's columns
+            key = (doc.name, MODEL_LEVEL, index)
+            expression = _source_expression(model, test.column_name) if model else None
+            if model is None or expression is None:
+                unplaced[key] = Outcome(passed=False, ran=False, reason="no source columns to run it on")
+                continue
+            on_table = _Place(model=model, column=MODEL_LEVEL)
+            source_test = replace(test, column_name=expression)
+            probes.append(
+                _Probe(name=f"{TEST_PREFIX}{len(probes) + 1}", key=key, test=source_test, place=on_table)
+            )
         for column in doc.columns:
             for index, test in enumerate(column.tests):
                 key = (doc.name, column.name, index)
@@ -176,6 +192,22 @@ def _probes(
     return probes, unplaced
 
 
+def _source_expression(model: StagingModel, expression: str | None) -> str | None:
+    """A row value of staged columns, "(product_id, tag_id)", in the source's own column names."""
+    if not expression or not (expression.startswith("(") and expression.endswith(")")):
+        return None
+    source = {c.name: c.column.name for c in model.columns}
+    names = [_unquoted(part.strip()) for part in expression[1:-1].split(",")]
+    if not names or any(name not in source for name in names):
+        return None
+    columns = [source[name] for name in names]
+    return "(" + ", ".join(quote_identifier(c) if needs_quotes(c) else c for c in columns) + ")"
+
+
+def _unquoted(name: str) -> str:
+    return name[1:-1].replace('""', '"') if len(name) > 1 and name.startswith('"') else name
+
+
 def _place(model: StagingModel | None, staged: str) -> _Place | None:
     column = next((c for c in model.columns if c.name == staged), None) if model else None
     return _Place(model=model, column=column.column.name) if model and column else None
@@ -185,14 +217,15 @@ def _parent(test: SchemaTest, models: Mapping[str, StagingModel]) -> _Place | No
     found = _REF.match(test.to or "")
     if found is None or test.field is None:
         return None
-    field = test.field[1:-1].replace('""', '"') if test.field.startswith('"') else test.field
-    return _place(models.get(found.group(1)), field)
+    return _place(models.get(found.group(1)), _unquoted(test.field))
 
 
 def _test_entry(probe: _Probe) -> dict[str, Any]:
     test = probe.test
     arguments: dict[str, Any] = {}
-    if test.kind == "accepted_values":
+    if test.column_name is not None:
+        arguments = {"column_name": test.column_name}
+    elif test.kind == "accepted_values":
         arguments = {"values": list(test.values), "quote": test.quote_values}
     elif test.kind == "relationships" and probe.parent is not None:
         parent = probe.parent
@@ -299,19 +332,29 @@ def _plural(count: int, noun: str) -> str:
 
 def decided(doc: ModelDoc, found: Mapping[tuple[str, str, int], Outcome], on_failure: OnFailure) -> ModelDoc:
     """`doc` with each test as its outcome decides: kept with evidence, made a warning, or dropped."""
-    columns = []
-    for column in doc.columns:
-        tests = []
-        for index, test in enumerate(column.tests):
-            outcome = found[(doc.name, column.name, index)]
-            if outcome.passed:
-                tests.append(replace(test, evidence=test.evidence or "passed on the data"))
-            elif outcome.ran and on_failure == "warn":
-                tests.append(replace(test, severity="warn", evidence=outcome.reason))
-            else:
-                logger.info("Dropped %s on %s.%s: %s", test.kind, doc.name, column.name, outcome.reason)
-        columns.append(replace(column, tests=tuple(tests)))
-    return replace(doc, columns=tuple(columns))
+    columns = [replace(c, tests=_kept(doc.name, c.name, c.tests, found, on_failure)) for c in doc.columns]
+    return replace(
+        doc, columns=tuple(columns), tests=_kept(doc.name, MODEL_LEVEL, doc.tests, found, on_failure)
+    )
+
+
+def _kept(
+    model: str,
+    column: str,
+    tests: Sequence[SchemaTest],
+    found: Mapping[tuple[str, str, int], Outcome],
+    on_failure: OnFailure,
+) -> tuple[SchemaTest, ...]:
+    kept = []
+    for index, test in enumerate(tests):
+        outcome = found[(model, column, index)]
+        if outcome.passed:
+            kept.append(replace(test, evidence=test.evidence or "passed on the data"))
+        elif outcome.ran and on_failure == "warn":
+            kept.append(replace(test, severity="warn", evidence=outcome.reason))
+        else:
+            logger.info("Dropped %s on %s.%s: %s", test.kind, model, column or "(model)", outcome.reason)
+    return tuple(kept)
 
 
 def _scrub(text: str, target: WarehouseTarget) -> str:

@@ -19,7 +19,15 @@ from typing import Any
 from cartridge_core.dbt.check import _shadow_lock
 from cartridge_core.dbt.runner import DbtInvocation, DbtRunner, default_runner
 from cartridge_core.dbt.shadow import shadow_command, sync_shadow
-from cartridge_core.dbt.verify import TEST_CONFIG, OnFailure, Outcome, decided, outcomes, without_hooks
+from cartridge_core.dbt.verify import (
+    MODEL_LEVEL,
+    TEST_CONFIG,
+    OnFailure,
+    Outcome,
+    decided,
+    outcomes,
+    without_hooks,
+)
 from cartridge_core.models import DbtProject, ModelDoc, SchemaTest, WarehouseTarget
 from cartridge_core.progress import Progress, check_cancelled
 from cartridge_core.project.yaml_edit import test_arguments
@@ -77,24 +85,36 @@ def _probe_yaml(models: Sequence[ModelDoc], probes: list[_Probe]) -> str:
     """The models YAML as dbt will run it: each test named and configured to only select."""
     entries = []
     for model in models:
+        model_tests = [
+            _named(model.name, MODEL_LEVEL, index, test, probes) for index, test in enumerate(model.tests)
+        ]
         columns = []
         for column in model.columns:
-            tests = []
-            for index, test in enumerate(column.tests):
-                probe = _Probe(
-                    name=f"{TEST_PREFIX}{len(probes) + 1}", key=(model.name, column.name, index), test=test
-                )
-                probes.append(probe)
-                body: dict[str, Any] = {"name": probe.name, "config": dict(TEST_CONFIG)}
-                if arguments := test_arguments(test):
-                    body["arguments"] = arguments
-                tests.append({test.kind: body})
+            tests = [
+                _named(model.name, column.name, index, test, probes)
+                for index, test in enumerate(column.tests)
+            ]
             entry: dict[str, Any] = {"name": column.name}
             if column.quote:
                 entry["quote"] = True
             columns.append({**entry, "data_tests": tests} if tests else entry)
-        entries.append({"name": model.name, "columns": columns})
+        model_entry: dict[str, Any] = {"name": model.name}
+        entries.append(
+            {**model_entry, "data_tests": model_tests, "columns": columns}
+            if model_tests
+            else {**model_entry, "columns": columns}
+        )
     return dump_yaml({"version": 2, "models": entries})
+
+
+def _named(model: str, column: str, index: int, test: SchemaTest, probes: list[_Probe]) -> dict[str, Any]:
+    """The test as dbt runs it: uniquely named (a probe remembers which proposal it is), read-only."""
+    probe = _Probe(name=f"{TEST_PREFIX}{len(probes) + 1}", key=(model, column, index), test=test)
+    probes.append(probe)
+    body: dict[str, Any] = {"name": probe.name, "config": dict(TEST_CONFIG)}
+    if arguments := test_arguments(test):
+        body["arguments"] = arguments
+    return {test.kind: body}
 
 
 def _run(

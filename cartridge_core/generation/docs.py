@@ -40,7 +40,7 @@ def propose_staging_docs(
     """
     tested = propose_staging_tests(scan, models, refs=refs)
     described = describe_staging(scan, models, sources=sources)
-    return [_with_tests(doc, tests) for doc, tests in zip(described, tested, strict=True)]
+    return [with_tests(doc, tests) for doc, tests in zip(described, tested, strict=True)]
 
 
 def describe_staging(
@@ -57,7 +57,7 @@ def describe_staging(
     for model in models:
         table = model.table
         written = (sources or {}).get((table.schema, table.name))
-        keys = {k.name for k in key_columns(scan, table, profiles.get((table.schema, table.name)))}
+        keys = {k.name: k.reason for k in key_columns(scan, table, profiles.get((table.schema, table.name)))}
         parents = _parents(scan, table, named)
         columns = tuple(
             ColumnDoc(
@@ -88,17 +88,18 @@ def propagate_descriptions(upstream: ModelDoc, lineage: Mapping[str, str]) -> di
     return {down: known[up] for down, up in lineage.items() if up in known}
 
 
-def _with_tests(described: ModelDoc, tested: ModelDoc) -> ModelDoc:
-    tests = {c.name: c for c in tested.columns}
-    columns = tuple(replace(c, tests=tests[c.name].tests) for c in described.columns)
-    return replace(described, columns=columns)
+def with_tests(described: ModelDoc, tested: ModelDoc) -> ModelDoc:
+    """The described model with the tests of the same model's proposals (model-level and per column)."""
+    tests = {c.name: c.tests for c in tested.columns}
+    columns = tuple(replace(c, tests=tests.get(c.name, ())) for c in described.columns)
+    return replace(described, columns=columns, tests=tested.tests)
 
 
 def _column_description(
     model: StagingModel,
     staged: StagedColumn,
     written: ModelDoc | None,
-    keys: set[str],
+    keys: Mapping[str, str],
     parents: Mapping[str, str],
 ) -> str | None:
     column = staged.column
@@ -108,8 +109,9 @@ def _column_description(
     found = _trimmed(documented) or _from_comment(column.comment)
     if found:
         return found
-    if column.name in keys:
-        return f"Primary key of {model.table_name}."
+    if column.name in keys:  # a UNIQUE constraint beside the primary key is no primary key (a `sku`)
+        kind = "Unique" if keys[column.name] == "unique constraint" else "Primary"
+        return f"{kind} key of {model.table_name}."
     if column.name in parents:
         return f"Foreign key to {parents[column.name]}."
     return _by_name(staged, entity_name(model.table_name))

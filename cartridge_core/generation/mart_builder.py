@@ -27,6 +27,7 @@ from cartridge_core.generation.mart_sql import Cte, Item, Join, Select, unique_a
 from cartridge_core.generation.naming import entity_name
 from cartridge_core.generation.sql import needs_quotes, quote_identifier
 from cartridge_core.generation.staging import StagedColumn, StagingModel
+from cartridge_core.generation.tests import composite_key_tests
 from cartridge_core.models import ColumnDoc, ModelDoc, SchemaTest
 
 # Lookups of lookups of lookups: deeper snowflakes are rare, and each level widens the dimension.
@@ -116,8 +117,13 @@ class _Builder:
         select = Select(
             ctes=tuple(self.ctes), base=self.base, items=tuple(self.items), joins=tuple(self.joins)
         )
+        columns = tuple(self.columns)
+        keyed = any(t.kind == "unique" for c in columns for t in c.tests)
+        # A table keyed by several columns keeps them under their staged names: its key test follows.
+        present = {c.name for c in columns}
+        tests = () if keyed else composite_key_tests(self.base_model, present=present)
         return Built(
-            select=select, doc=ModelDoc(name=name, description=description, columns=tuple(self.columns))
+            select=select, doc=ModelDoc(name=name, description=description, columns=columns, tests=tests)
         )
 
 

@@ -11,7 +11,7 @@ staging models give the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import PurePosixPath
@@ -37,19 +37,26 @@ class MartsOutput:
 
 
 def generate_marts(
-    scan: Scan, staging: Sequence[StagingModel], project: DbtProject, *, domain: str | None = None
+    scan: Scan,
+    staging: Sequence[StagingModel],
+    project: DbtProject,
+    *,
+    domain: str | None = None,
+    documented: Mapping[tuple[str, str], str] | None = None,
 ) -> MartsOutput:
     """Dimensions, facts, bridges and the rollups they need, over the given staging models.
 
     Only tables with a staging model take part; `domain` names the folder for all of them
-    (snake_cased), or each goes under its staging source's name.
+    (snake_cased), or each goes under its staging source's name. `documented` holds descriptions
+    the project already gives staging columns, by (staging model, column): they come before
+    Cartridge's own and follow each column into the marts.
     """
     star = Star(scan, staging)
     planned = plan_models(star, domain=relation_name(domain, prefix="domain") if domain else None)
     rollups = _rollups(star, planned)
     ctx = Context(
         star=star,
-        described=_described(scan, staging),
+        described={**_described(scan, staging), **(documented or {})},
         dimensions={p.table: p.name for p in planned if p.kind == "dimension"},
         rollups=rollups,
     )

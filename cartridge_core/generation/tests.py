@@ -85,8 +85,26 @@ def propose_staging_tests(
             ColumnDoc(name=c.name, quote=needs_quotes(c.name), tests=_column_tests(c, facts))
             for c in model.columns
         )
-        docs.append(ModelDoc(name=model.name, columns=columns))
+        docs.append(ModelDoc(name=model.name, columns=columns, tests=composite_key_tests(model)))
     return docs
+
+
+def composite_key_tests(
+    model: StagingModel, *, present: Collection[str] | None = None
+) -> tuple[SchemaTest, ...]:
+    """`unique` on the row value of a primary key of several columns: every model gets a key test.
+
+    dbt's own `unique` with `column_name: "(a, b)"` groups by the row value on PostgreSQL and DuckDB
+    alike; each key column gets its own `not_null` (see _column_tests).
+    """
+    key = model.table.primary_key
+    staged = {c.column.name: c.name for c in model.columns}
+    if len(key) < 2 or any(k not in staged for k in key):
+        return ()
+    if present is not None and any(staged[k] not in present for k in key):
+        return ()  # a model that does not keep every key column under its staged name
+    names = [quote_identifier(staged[k]) if needs_quotes(staged[k]) else staged[k] for k in key]
+    return (SchemaTest(kind="unique", column_name=f"({', '.join(names)})", evidence="primary key"),)
 
 
 def key_columns(scan: Scan, table: Table, profile: TableProfile | None) -> list[KeyColumn]:

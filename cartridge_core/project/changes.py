@@ -30,6 +30,7 @@ class FileChange:
     path: str  # relative to the project root, posix separators
     content: str
     kind: ChangeKind
+    merged: bool = False  # a replace that only adds to a person's file: still theirs, not Cartridge's
 
     @property
     def writes(self) -> bool:
@@ -79,6 +80,7 @@ def plan_changes(
     changes = []
     for relpath in sorted(proposed):
         content = proposed[relpath]
+        is_merge = False
         target = resolve_inside(root, relpath)
         if not target.exists():
             kind: ChangeKind = "create"
@@ -86,11 +88,14 @@ def plan_changes(
             current = target.read_bytes()
             if content_hash(current) == content_hash(content):
                 kind = "unchanged"
-            elif replace or relpath in merged or record.wrote(relpath, current):
+            elif record.wrote(relpath, current) and relpath not in merged:
                 kind = "replace"
+            elif replace or relpath in merged:
+                kind = "replace"
+                is_merge = relpath in merged
             else:
                 kind = "conflict"
-        changes.append(FileChange(path=relpath, content=content, kind=kind))
+        changes.append(FileChange(path=relpath, content=content, kind=kind, merged=is_merge))
     return Plan(changes=tuple(changes))
 
 

@@ -38,9 +38,17 @@ class GeneratedRecord:
         return recorded is not None and recorded == content_hash(data)
 
     def with_written(self, changes: Iterable[FileChange]) -> GeneratedRecord:
-        """This record with the files the changes write, at their new content."""
+        """This record with the files the changes write, at their new content.
+
+        A file Cartridge merged its additions into stays a person's: it leaves the record, so no
+        later run takes it for Cartridge's own and regenerates it over their comments.
+        """
         files = dict(self.files)
-        files.update({c.path: content_hash(c.content) for c in changes if c.writes})
+        for change in changes:
+            if change.writes and change.merged:
+                files.pop(change.path, None)
+            elif change.writes:
+                files[change.path] = content_hash(change.content)
         return GeneratedRecord(files=files)
 
 

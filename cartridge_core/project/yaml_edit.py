@@ -63,6 +63,8 @@ def _model_entry(model: ModelDoc, tests_key: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": model.name}
     if _said(model.description):
         entry["description"] = model.description
+    if model.tests:
+        entry[tests_key] = [_test_entry(t) for t in _distinct(model.tests)]
     if model.columns:
         entry["columns"] = [_column_entry(c, tests_key) for c in model.columns]
     return entry
@@ -96,6 +98,8 @@ def _test_entry(test: SchemaTest) -> str | dict[str, Any]:
 
 
 def test_arguments(test: SchemaTest) -> dict[str, Any]:
+    if test.column_name is not None:
+        return {"column_name": test.column_name}
     if test.kind == "relationships":
         return {"to": test.to, "field": test.field}
     if test.kind == "accepted_values":
@@ -157,6 +161,8 @@ def _merge_model(editor: TextEditor, node: YamlNode, model: ModelDoc, tests_key:
         return
     if _said(model.description) and not _has_key(node, "description"):
         editor.add_pairs(node, {"description": model.description}, after=_name_pair(node))
+    if model.tests:
+        _merge_tests(editor, node, model.tests, tests_key)
     if model.columns:
         _merge_columns(editor, node, model.columns, tests_key)
 
@@ -197,6 +203,7 @@ def _merge_column(editor: TextEditor, node: YamlNode, column: ColumnDoc, tests_k
 
 
 def _merge_tests(editor: TextEditor, column: YamlNode, tests: Sequence[SchemaTest], tests_key: str) -> None:
+    """Add the tests a column (or a model) lacks to its list of tests."""
     pair = next((p for p in (_pair(column, k) for k in TESTS_KEYS) if p is not None), None)
     there = pair[1].items if pair is not None and pair[1].kind == "seq" else ()
     present = {_yaml_identity(item) for item in there}
@@ -304,6 +311,8 @@ def _identity(test: SchemaTest) -> tuple[str, ...]:
     """What makes two tests the same. A column has one set of accepted values: a person's list stands."""
     if test.kind == "relationships":
         return ("relationships", _ref_key(test.to), (test.field or "").casefold())
+    if test.column_name is not None:
+        return (test.kind, _expression_key(test.column_name))
     return (test.kind,)
 
 
@@ -327,11 +336,17 @@ def _yaml_identity(item: YamlNode) -> tuple[str, ...] | None:
     arguments = {**body, **nested} if isinstance(nested, dict) else body
     if kind == "relationships":
         return ("relationships", _ref_key(arguments.get("to")), str(arguments.get("field") or "").casefold())
+    if arguments.get("column_name") is not None:  # a model-level test of an expression
+        return (kind, _expression_key(arguments["column_name"]))
     return (kind,)
 
 
 def _ref_key(to: object) -> str:
     return re.sub(r"\s+", "", str(to or "")).replace('"', "'")
+
+
+def _expression_key(expression: object) -> str:
+    return re.sub(r"\s+", "", str(expression)).casefold()
 
 
 def _plain(node: YamlNode, depth: int = 0) -> Any:

@@ -38,6 +38,14 @@ def load_yaml_file(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise ConfigError(f"Cannot read {path}: {reason}", file=str(path)) from exc
+    data = load_yaml_text(text, path=path)
+    if data is None:
+        raise ConfigError(f"{path} is empty", file=str(path))
+    return data
+
+
+def load_yaml_text(text: str, *, path: Path | str) -> Any:
+    """Safe-load YAML text as dbt reads it (None when empty); ConfigError naming `path` and the line."""
     problem: ConfigError | None = None
     try:
         data = _safe_yaml().load(text)
@@ -47,8 +55,6 @@ def load_yaml_file(path: Path) -> Any:
         # Raised outside the handler so the YAML error, which quotes the file's lines (maybe a
         # password), is not chained to ours and cannot reach a traceback in a log.
         raise problem
-    if data is None:
-        raise ConfigError(f"{path} is empty", file=str(path))
     return data
 
 

@@ -6,12 +6,22 @@ from typing import Any, TypeVar
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from cartridge_lsp.features import generate
-from cartridge_lsp.options import GenerateArgs, InvalidSettings, ScanArgs, structure
+from cartridge_lsp.features import generate, model_yaml
+from cartridge_lsp.options import (
+    GenerateArgs,
+    InvalidSettings,
+    MartsArgs,
+    ModelArgs,
+    ScanArgs,
+    structure,
+)
 from cartridge_lsp.server import CartridgeServer, command_work_done_token
 
 SCAN_WAREHOUSE = "cartridge.scanWarehouse"
 GENERATE_STAGING = "cartridge.generateStaging"
+ADD_TESTS = "cartridge.addTests"
+DOCUMENT_COLUMNS = "cartridge.documentColumns"
+GENERATE_MARTS = "cartridge.generateMarts"
 
 T = TypeVar("T")
 
@@ -35,9 +45,27 @@ def register(server: CartridgeServer) -> None:
             raise JsonRpcInvalidParams(message=f"{GENERATE_STAGING}: 'table' needs a 'schema'")
         return await generate.generate_staging(ls, request, command_work_done_token())
 
+    @server.command(ADD_TESTS)
+    async def add_tests(ls: CartridgeServer, *args: object) -> dict[str, Any]:
+        """Add verified schema tests to a staging model's YAML; {"model", "uri"?, "rescan"?}."""
+        request = _argument(args, ModelArgs, ADD_TESTS)
+        return await model_yaml.add_tests(ls, request, command_work_done_token())
+
+    @server.command(DOCUMENT_COLUMNS)
+    async def document_columns(ls: CartridgeServer, *args: object) -> dict[str, Any]:
+        """Describe a staging model and its columns in its YAML; {"model", "uri"?, "rescan"?}."""
+        request = _argument(args, ModelArgs, DOCUMENT_COLUMNS)
+        return await model_yaml.document_columns(ls, request, command_work_done_token())
+
+    @server.command(GENERATE_MARTS)
+    async def generate_marts(ls: CartridgeServer, *args: object) -> dict[str, Any]:
+        """Generate intermediate and mart models; optional {"domain", "uri", "rescan"}."""
+        request = _argument(args, MartsArgs, GENERATE_MARTS)
+        return await model_yaml.generate_marts(ls, request, command_work_done_token())
+
 
 def _argument(args: tuple[object, ...], cls: type[T], command: str) -> T:
-    """The command's one optional argument object, or InvalidParams saying what is wrong."""
+    """The command's one argument object, or InvalidParams saying what is wrong."""
     if len(args) > 1:
         raise JsonRpcInvalidParams(message=f"{command} takes one argument object, got {len(args)}")
     raw = args[0] if args else {}

@@ -142,3 +142,18 @@ def test_marts_set_layer_materializations_keeping_the_project_file(duckdb_projec
     assert "staging:\n      +materialized: view" in change.content
     assert "marts:\n      +materialized: table" in change.content
     assert not any(c.kind == "conflict" for c in plan.changes)
+
+
+def test_a_merged_file_stays_a_person_s_on_later_runs(duckdb_project: Path) -> None:
+    """After Cartridge adds to a person's models YAML, a later run merges again: it never takes the
+    file for its own and regenerates it over their comment."""
+    ctx = services.load_context(duckdb_project, profiles_dir=duckdb_project)
+    services.apply(ctx, services.plan_staging(ctx, services.scan(ctx)))
+    path = duckdb_project / MODELS_YAML
+    path.write_text("# kept by hand\n" + path.read_text())
+    ctx, scan = _deep(duckdb_project)
+    services.apply(ctx, services.plan_generation(ctx, scan, Options(docs=True)))
+    assert path.read_text().startswith("# kept by hand\n")
+    plan = services.plan_generation(ctx, scan, Options(tests=True, docs=True))
+    change = next(c for c in plan.changes if c.path == MODELS_YAML)
+    assert change.merged and change.content.startswith("# kept by hand\n")

@@ -32,6 +32,7 @@ GENERATED = [
 ]
 ALL_SCHEMAS = "Cartridge: Generate staging models for all source schemas"
 SCAN = "Cartridge: Scan warehouse"
+MARTS = "Cartridge: Generate intermediate and mart models"
 
 
 @pytest.mark.parametrize(
@@ -47,7 +48,11 @@ async def test_generate_staging_delivers_checked_models(
     """Generation reports progress, delivers the files as the client allows, and is idempotent."""
     root: Path = request.getfixturevalue(project_fixture)
     await start_session(client, root)
-    assert [a.title for a in await code_actions(client, root / "dbt_project.yml")] == [SCAN, ALL_SCHEMAS]
+    assert [a.title for a in await code_actions(client, root / "dbt_project.yml")] == [
+        SCAN,
+        ALL_SCHEMAS,
+        MARTS,
+    ]
 
     summary = await execute(client, "cartridge.generateStaging", {"schema": "raw"})
 
@@ -69,7 +74,7 @@ async def test_generate_staging_delivers_checked_models(
     assert message.message.startswith("Cartridge: created 6 files, unchanged 0, skipped 0")
 
     titles = [a.title for a in await code_actions(client, root / "dbt_project.yml")]
-    assert titles == [SCAN, ALL_SCHEMAS, "Cartridge: Generate staging models for schema raw"]
+    assert titles == [SCAN, ALL_SCHEMAS, "Cartridge: Generate staging models for schema raw", MARTS]
 
     orders = root / STAGING / "stg_raw__orders.sql"
     generated = orders.read_text()
@@ -101,13 +106,14 @@ async def test_generate_staging_code_action_for_source_table(
     at_events = await code_actions(client, sources, line=6)
     at_header = await code_actions(client, sources, line=3)
 
-    assert [a.title for a in at_header] == [SCAN, ALL_SCHEMAS]
+    assert [a.title for a in at_header] == [SCAN, ALL_SCHEMAS, MARTS]
     assert [a.title for a in at_events] == [
         SCAN,
         ALL_SCHEMAS,
+        MARTS,
         "Cartridge: Generate staging model for shop.events",
     ]
-    command = at_events[2].command
+    command = at_events[3].command
     assert command is not None and command.command == "cartridge.generateStaging"
     assert list(command.arguments or []) == [
         {"schema": "raw", "table": "Order Events", "uri": sources.as_uri()}

@@ -92,7 +92,13 @@ async def test_server_settings_and_arguments_are_checked(
     init = await start_session(client, duckdb_project, options={"replaceExisting": "yes"})
     commands = init.capabilities.execute_command_provider
     assert commands is not None and commands.work_done_progress
-    assert sorted(commands.commands) == ["cartridge.generateStaging", "cartridge.scanWarehouse"]
+    assert sorted(commands.commands) == [
+        "cartridge.addTests",
+        "cartridge.documentColumns",
+        "cartridge.generateMarts",
+        "cartridge.generateStaging",
+        "cartridge.scanWarehouse",
+    ]
     [warning] = messages(client)
     assert warning.type == types.MessageType.Warning
     assert "replaceExisting" in warning.message

@@ -1,7 +1,8 @@
 -- Cartridge language server, in the form Neovim 0.11+ reads from the runtimepath:
 -- put this file in ~/.config/nvim/lsp/ (or any `lsp/` folder on the runtimepath) and run
 -- `vim.lsp.enable('cartridge')`. Override fields with `vim.lsp.config('cartridge', {...})`, e.g.
---   init_options = { profilesDir = '~/.dbt', target = 'dev', schemas = { 'raw' }, replaceExisting = false }
+--   init_options = { profilesDir = '~/.dbt', target = 'dev', schemas = { 'raw' }, replaceExisting = false,
+--                    tests = { onFailure = 'warn' }, domain = 'sales' }
 -- Unset init_options keys use the server's defaults.
 return {
   cmd = { 'cartridge-lsp' },

@@ -11,6 +11,16 @@ local NAME = 'cartridge'
 local COMMANDS = {
   CartridgeScanWarehouse = 'cartridge.scanWarehouse',
   CartridgeGenerateStaging = 'cartridge.generateStaging',
+  CartridgeAddTests = 'cartridge.addTests',
+  CartridgeDocumentColumns = 'cartridge.documentColumns',
+  CartridgeGenerateMarts = 'cartridge.generateMarts',
+}
+-- Commands that act where the user is: the user command passes the buffer's URI, and (when true)
+-- the cursor's line, so the server can tell which staging model is meant.
+local IN_CONTEXT = {
+  ['cartridge.addTests'] = true,
+  ['cartridge.documentColumns'] = true,
+  ['cartridge.generateMarts'] = false,
 }
 
 --- Defaults of setup(); every key may be overridden. Other keys (on_init, on_exit, handlers,
@@ -19,8 +29,8 @@ M.defaults = {
   cmd = { 'cartridge-lsp' },
   filetypes = { 'sql', 'yaml' },
   root_markers = { 'dbt_project.yml' },
-  -- Keys the server reads: profilesDir, target, schemas, replaceExisting. Left out (nil) rather than
-  -- `{}` because Neovim encodes an empty Lua table as a JSON array.
+  -- Keys the server reads: profilesDir, target, schemas, replaceExisting, tests = { onFailure },
+  -- domain. Left out (nil) rather than `{}` because Neovim encodes an empty Lua table as a JSON array.
   init_options = nil,
   capabilities = nil,
   on_attach = nil,
@@ -183,10 +193,24 @@ function M.execute(command, arguments, bufnr)
   end
 end
 
+--- The argument list that tells the server where the user is, for commands that act there; else nil.
+function M.arguments_here(command, bufnr)
+  local with_line = IN_CONTEXT[command]
+  if with_line == nil then
+    return nil
+  end
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local where = { uri = vim.uri_from_bufnr(bufnr) }
+  if with_line and bufnr == vim.api.nvim_get_current_buf() then
+    where.line = vim.api.nvim_win_get_cursor(0)[1] - 1
+  end
+  return { where }
+end
+
 local function create_user_commands()
   for name, command in pairs(COMMANDS) do
     vim.api.nvim_create_user_command(name, function()
-      M.execute(command)
+      M.execute(command, M.arguments_here(command, 0))
     end, { desc = 'Cartridge: ' .. command })
   end
 end

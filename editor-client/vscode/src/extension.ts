@@ -1,11 +1,14 @@
 // A thin client: start the Cartridge language server, pass it the settings, restart it when they
 // change. Every feature (code actions, diagnostics, the generated files) comes from the server.
 //
-// The palette commands `cartridge.scanWarehouse` and `cartridge.generateStaging` are declared in
+// The server's palette commands (`cartridge.scanWarehouse`, `cartridge.generateStaging`,
+// `cartridge.addTests`, `cartridge.documentColumns`, `cartridge.generateMarts`) are declared in
 // package.json but deliberately not registered here: the server advertises them through
 // `executeCommandProvider`, and vscode-languageclient registers a VS Code command of the same id
 // that forwards to `workspace/executeCommand`. Registering them here as well would make
 // `commands.registerCommand` throw "command already exists" and the client would fail to start.
+// Run from the palette they carry no arguments; the middleware below tells the server where the
+// user is (the active file and cursor line), and the server works out which model that is.
 import * as path from 'path';
 import { ExtensionContext, LogOutputChannel, Uri, commands, window, workspace } from 'vscode';
 import {
@@ -24,6 +27,12 @@ const CLIENT_NAME = 'Cartridge';
 const RUNNING_CONTEXT_KEY = 'cartridge.serverRunning';
 const PROJECT_GLOB = '**/dbt_project.yml';
 const PROJECT_EXCLUDE = '**/{node_modules,dbt_packages,target,.venv,venv}/**';
+// Commands that act where the user is: true when the server also wants the cursor's line.
+const COMMANDS_IN_CONTEXT: Record<string, boolean> = {
+    'cartridge.addTests': true,
+    'cartridge.documentColumns': true,
+    'cartridge.generateMarts': false,
+};
 
 let client: LanguageClient | undefined;
 let output: LogOutputChannel | undefined;
@@ -82,6 +91,10 @@ async function startServer(): Promise<void> {
         outputChannel: output,
         traceOutputChannel: output,
         revealOutputChannelOn: RevealOutputChannelOn.Never,
+        middleware: {
+            executeCommand: (command, args, next) =>
+                next(command, args.length > 0 ? args : whereTheUserIs(command)),
+        },
     };
     const newClient = new LanguageClient(CLIENT_ID, CLIENT_NAME, executable, clientOptions);
     newClient.onDidChangeState((event) => {
@@ -134,4 +147,17 @@ async function serverExecutable(projectRoot: Uri | undefined): Promise<Executabl
 async function findProjectRoot(): Promise<Uri | undefined> {
     const found = await workspace.findFiles(PROJECT_GLOB, PROJECT_EXCLUDE, 1);
     return found.length > 0 ? Uri.file(path.dirname(found[0].fsPath)) : undefined;
+}
+
+/** For a command run from the palette: the active file (and cursor line) as its one argument. */
+function whereTheUserIs(command: string): unknown[] {
+    const editor = window.activeTextEditor;
+    if (!editor || !(command in COMMANDS_IN_CONTEXT)) {
+        return [];
+    }
+    const where: { uri: string; line?: number } = { uri: editor.document.uri.toString() };
+    if (COMMANDS_IN_CONTEXT[command]) {
+        where.line = editor.selection.active.line;
+    }
+    return [where];
 }

@@ -10,6 +10,8 @@ export interface InitOptions {
     target?: string;
     schemas?: string[];
     replaceExisting?: boolean;
+    tests?: { onFailure?: 'drop' | 'warn' };
+    domain?: string;
 }
 
 /** How the user asked for the server to be started. */
@@ -42,6 +44,15 @@ export function getInitOptions(): InitOptions {
         options.schemas = schemas;
     }
     options.replaceExisting = config.get<boolean>('replaceExisting', false);
+    const onFailure = config.get<string>('tests.onFailure', 'drop');
+    // Only the values the server accepts: anything else leaves the server's default.
+    if (onFailure === 'drop' || onFailure === 'warn') {
+        options.tests = { onFailure };
+    }
+    const domain = config.get<string>('domain', '').trim();
+    if (domain) {
+        options.domain = domain;
+    }
     return options;
 }
 
@@ -52,6 +63,8 @@ const RESTART_KEYS = [
     'target',
     'schemas',
     'replaceExisting',
+    'tests.onFailure',
+    'domain',
 ];
 
 /** True when a change needs a new server; trace changes are applied by the client on its own. */

@@ -228,7 +228,7 @@ def _assert_built(root: Path, statuses: dict[str, str], marts: MartsOutput) -> N
         for test_id, node in manifest["nodes"].items()
         if node["resource_type"] == "test" and (node.get("attached_node") or "").split(".")[-1] in names
     ]
-    wanted = sum(len(c.tests) for d in marts.docs for c in d.columns)
+    wanted = sum(len(c.tests) for d in marts.docs for c in d.columns) + sum(len(d.tests) for d in marts.docs)
     assert len(on_marts) == wanted > 0
     assert all(statuses[test_id] == "pass" for test_id in on_marts)
 
