@@ -23,6 +23,7 @@ class EditSupport:
     apply_edit: bool  # workspace/applyEdit at all
     document_changes: bool  # versioned TextDocumentEdit lists
     create_files: bool  # CreateFile resource operations (needs document_changes)
+    review: bool = False  # change annotations that ask the user to confirm (needs document_changes)
 
     @classmethod
     def of(cls, capabilities: types.ClientCapabilities) -> EditSupport:
@@ -36,6 +37,7 @@ class EditSupport:
             apply_edit=bool(workspace and workspace.apply_edit),
             document_changes=document_changes,
             create_files=document_changes and types.ResourceOperationKind.Create in operations,
+            review=document_changes and edit is not None and edit.change_annotation_support is not None,
         )
 
 
@@ -45,6 +47,7 @@ class Delivery:
 
     edit: types.WorkspaceEdit | None  # None when the editor has nothing to do
     to_disk: tuple[FileChange, ...]  # files the client cannot create (or edit at all)
+    reviewed: tuple[str, ...] = ()  # edited files whose replacement the user is asked to confirm
 
 
 def uri_of(root: Path, relpath: str) -> str:
@@ -89,11 +92,32 @@ def delivery(
             insert = types.TextEdit(range=_at_start(), new_text=change.content)
             operations += [types.CreateFile(uri=uri), _document_edit(uri, [insert])]
     operations += [_document_edit(uri, text_edits) for uri, text_edits in edits]
-    edit = types.WorkspaceEdit(document_changes=operations) if operations else None
-    return Delivery(edit=edit, to_disk=to_disk)
+    reviewed = plan.of_kind("conflict") if support.review else ()
+    for change in reviewed:  # a person's file: the user sees the change and must tick it
+        old = _replace_all(current_text(change.path), change.content, units)
+        annotated = types.AnnotatedTextEdit(range=old.range, new_text=old.new_text, annotation_id=REVIEW)
+        operations.append(_document_edit(uri_of(root, change.path), [annotated]))
+    if not operations:
+        return Delivery(edit=None, to_disk=to_disk)
+    annotations = {REVIEW: _review_annotation()} if reviewed else None
+    edit = types.WorkspaceEdit(document_changes=operations, change_annotations=annotations)
+    return Delivery(edit=edit, to_disk=to_disk, reviewed=tuple(c.path for c in reviewed))
 
 
-def _document_edit(uri: str, edits: list[types.TextEdit]) -> types.TextDocumentEdit:
+REVIEW = "cartridge.review"
+
+
+def _review_annotation() -> types.ChangeAnnotation:
+    return types.ChangeAnnotation(
+        label="Cartridge: replace files you edited",
+        needs_confirmation=True,
+        description="These files changed since Cartridge wrote them; review before accepting.",
+    )
+
+
+def _document_edit(
+    uri: str, edits: list[types.TextEdit] | list[types.AnnotatedTextEdit]
+) -> types.TextDocumentEdit:
     # version None: the edit applies to the file as it is, open or not.
     document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
     return types.TextDocumentEdit(text_document=document, edits=list(edits))
@@ -135,14 +159,20 @@ def diagnostics_by_uri(root: Path, checks: Iterable[ModelCheck]) -> dict[str, li
 
 
 def generate_summary(
-    plan: Plan, checks: Iterable[ModelCheck], *, written_to_disk: Iterable[str] = ()
+    plan: Plan,
+    checks: Iterable[ModelCheck],
+    *,
+    written_to_disk: Iterable[str] = (),
+    reviewed: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The JSON result of cartridge.generateStaging."""
+    offered = list(reviewed)
     return {
         "created": [c.path for c in plan.of_kind("create")],
         "replaced": [c.path for c in plan.of_kind("replace")],
         "unchanged": [c.path for c in plan.of_kind("unchanged")],
-        "skipped": [c.path for c in plan.of_kind("conflict")],
+        "skipped": [c.path for c in plan.of_kind("conflict") if c.path not in offered],
+        "offeredForReview": offered,
         "failed": [
             {"model": c.model, "path": c.path, "line": c.line, "message": c.message}
             for c in checks
@@ -167,6 +197,11 @@ def summary_message(summary: Mapping[str, Any]) -> str:
     parts += [
         f"unchanged {len(summary['unchanged'])}",
         f"skipped {len(summary['skipped'])} (changed on disk)",
+        *(
+            [f"{len(summary['offeredForReview'])} you edited offered for review"]
+            if summary.get("offeredForReview")
+            else []
+        ),
         f"{len(summary['failed'])} models failed the check",
     ]
     message = "Cartridge: " + ", ".join(parts)

@@ -221,7 +221,9 @@ def finish(
 ) -> dict[str, Any]:
     """Publish the check's diagnostics and say in one message what the run did; its JSON result."""
     ls.check_diagnostics.publish(ls, ctx.project.root, checks)
-    summary = generate_summary(plan, checks, written_to_disk=written)
+    support = EditSupport.of(ls.client_capabilities)
+    reviewed = [c.path for c in plan.of_kind("conflict")] if support.apply_edit and support.review else []
+    summary = generate_summary(plan, checks, written_to_disk=written, reviewed=reviewed)
     level = types.MessageType.Warning if summary["failed"] else types.MessageType.Info
     ls.show(level, summary_message(summary))
     return summary

@@ -18,13 +18,20 @@ CLIENTS = ["visual-studio-code", "neovim"]
 
 
 class Editor:
-    """What the test client does with workspace/applyEdit: records each edit and applies it to disk."""
+    """What the test client does with workspace/applyEdit: records each edit and applies it to disk.
+
+    Edits whose change annotation needs confirmation are what a user is asked to review: this user
+    declines them (`accept_reviewed` flips that), and they are kept in `declined`.
+    """
 
     def __init__(self) -> None:
         self.edits: list[types.WorkspaceEdit] = []
+        self.declined: list[str] = []
+        self.accept_reviewed = False
 
     def apply(self, edit: types.WorkspaceEdit) -> None:
         self.edits.append(edit)
+        confirm = {k for k, a in (edit.change_annotations or {}).items() if a.needs_confirmation}
         for uri, text_edits in (edit.changes or {}).items():
             _edit_file(uri, text_edits)
         for change in edit.document_changes or []:
@@ -34,6 +41,10 @@ class Editor:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text("")
             elif isinstance(change, types.TextDocumentEdit):
+                asked = [e for e in change.edits if getattr(e, "annotation_id", None) in confirm]
+                if asked and not self.accept_reviewed:
+                    self.declined.append(change.text_document.uri)
+                    continue
                 _edit_file(change.text_document.uri, change.edits)
             else:
                 raise AssertionError(f"unexpected resource operation {change!r}")

@@ -80,10 +80,20 @@ async def test_generate_staging_delivers_checked_models(
     generated = orders.read_text()
     orders.write_text(generated + "-- a hand edit\n")
     kept = await execute(client, "cartridge.generateStaging", {"schema": "raw"})
-    assert kept["created"] == [] and kept["skipped"] == [f"{STAGING}/stg_raw__orders.sql"]
-    assert kept["unchanged"] == [p for p in GENERATED if p != f"{STAGING}/stg_raw__orders.sql"]
+    assert kept["created"] == [] and kept["unchanged"] == [
+        p for p in GENERATED if p != f"{STAGING}/stg_raw__orders.sql"
+    ]
     assert orders.read_text().endswith("-- a hand edit\n")
-    assert "skipped 1 (changed on disk)" in messages(client)[-1].message
+    if client.client_name == "visual-studio-code":  # type: ignore[attr-defined]
+        # A client with change annotations is offered the change to review; this user declines it.
+        assert kept["offeredForReview"] == [f"{STAGING}/stg_raw__orders.sql"] and kept["skipped"] == []
+        assert client.editor.declined == [orders.as_uri()]  # type: ignore[attr-defined]
+        review = client.editor.edits[-1].change_annotations["cartridge.review"]  # type: ignore[attr-defined]
+        assert review.needs_confirmation
+        assert "1 you edited offered for review" in messages(client)[-1].message
+    else:
+        assert kept["skipped"] == [f"{STAGING}/stg_raw__orders.sql"] and kept["offeredForReview"] == []
+        assert "skipped 1 (changed on disk)" in messages(client)[-1].message
 
     replaced = await execute(client, "cartridge.generateStaging", {"schema": "raw", "replace": True})
     assert replaced["replaced"] == [f"{STAGING}/stg_raw__orders.sql"]
