@@ -15,7 +15,8 @@ VSCODE := editor-client/vscode
 
 demo: $(STAMP)
 	$(BIN)/python $(EXAMPLE)/make_data.py
-	$(BIN)/cartridge-lsp --generate --project-dir $(EXAMPLE)
+	$(BIN)/cartridge-lsp --generate --layers staging,intermediate,marts --tests --docs --project-dir $(EXAMPLE)
+	cd $(EXAMPLE) && ../../$(BIN)/dbt build --profiles-dir . --quiet
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

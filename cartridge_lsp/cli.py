@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--generate",
         action="store_true",
-        help="scan the warehouse, write staging models, check them with dbt, then exit",
+        help="scan the warehouse, write models (--layers), tests and docs, check them with dbt, then exit",
     )
     mode.add_argument(
         "--scan",
