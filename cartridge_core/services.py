@@ -25,6 +25,7 @@ from cartridge_core.project.changes import Plan, write_plan
 
 if TYPE_CHECKING:
     from cartridge_core.drift import Drift
+    from cartridge_core.llm import LlmConfig, LlmModelResult, StagingEnrichment
     from cartridge_core.project.archive import Archive
     from cartridge_core.project.init import NewConnection
 
@@ -210,3 +211,45 @@ def archive_project(start: Path, destination: Path) -> Archive:
     from cartridge_core.project.discovery import find_project
 
     return pack(find_project(start), destination)
+
+
+# --- LLM-assisted generation (cartridge_core.llm): used only when a provider is configured. ---
+
+
+def llm_prompt(ctx: Context, warehouse: Scan, config: LlmConfig, *, request: str | None = None) -> str:
+    """Exactly what would be sent for `request` (a model in plain words) or, without one, for better
+    staging names and descriptions; nothing is sent."""
+    from cartridge_core.llm import render_prompt
+
+    if request:
+        return render_prompt(ctx.project, warehouse, config, task="model", request=request).as_text()
+    return render_prompt(ctx.project, warehouse, config, task="staging").as_text()
+
+
+def ask_llm(
+    ctx: Context, warehouse: Scan, request: str, config: LlmConfig, *, progress: Progress | None = None
+) -> tuple[Plan, LlmModelResult]:
+    """A model answering `request`, written by the LLM and checked with dbt (repaired, else marked
+    failed); the plan of its files and what happened."""
+    from cartridge_core.llm import ask_for_model
+    from cartridge_core.project.changes import plan_changes
+
+    result = ask_for_model(ctx, warehouse, request, config, progress=progress)
+    return plan_changes(ctx.project.root, result.files), result
+
+
+def enrich_with_llm(
+    ctx: Context,
+    warehouse: Scan,
+    config: LlmConfig,
+    *,
+    tables: Iterable[tuple[str, str]] | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> tuple[Plan, StagingEnrichment]:
+    """Staging models with the LLM's names and descriptions where they pass dbt's check."""
+    from cartridge_core.llm import enrich_staging
+    from cartridge_core.project.changes import plan_changes
+
+    enrichment = enrich_staging(ctx, warehouse, config, progress=progress, tables=tables)
+    return plan_changes(ctx.project.root, enrichment.files, replace=force), enrichment

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cartridge_core.services import Context, ScanReport
 
 from cartridge_core import __version__
+from cartridge_lsp.cli_llm import add_llm_arguments, run_llm_generate, wants_llm
 from cartridge_lsp.cli_project import add_project_arguments, run_project_mode, wants_project_mode
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="overwrite SQL and sources files a person edited (models YAML is merged, never overwritten)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    add_llm_arguments(parser)
     return parser
 
 
@@ -211,6 +213,8 @@ def run_generate(args: argparse.Namespace, *, out: TextIO) -> int:
     timer = _Timer()
     try:
         ctx = _load(args)
+        if wants_llm(args):
+            return run_llm_generate(args, ctx, out=out)
         options = _options(args)
         if options.needs_analysis:
             scan = timer.run("scan", lambda: services.deep_scan(ctx, schemas=args.schemas).scan)
