@@ -199,7 +199,13 @@ def test_example_project_settings() -> None:
 def test_example_project_runs_with_dbt(tmp_path: Path) -> None:
     """Real dbt builds a staging model in the example as a view in schema analytics."""
     project = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("*.duckdb*", "staging"))
+    shutil.copytree(
+        EXAMPLE,
+        project,
+        ignore=shutil.ignore_patterns(
+            "*.duckdb*", "staging", "intermediate", "marts", "target", ".cartridge"
+        ),
+    )
     make_data(project / "shop.duckdb")
     staging = project / "models" / "staging"
     staging.mkdir()

@@ -199,3 +199,20 @@ def test_rules_ignore_other_packages_and_disabled_models() -> None:
     disabled["config"] = {"enabled": False}
     manifest = _manifest(*GOOD, (uid, {**node, "package_name": "other"}), (disabled_uid, disabled))
     assert check_project(manifest) == []
+
+
+@pytest.mark.parametrize(
+    ("not_null_on", "flagged"),
+    [
+        pytest.param(("product_id", "tag_id"), False, id="row-value-with-not-nulls"),
+        pytest.param(("product_id",), True, id="row-value-one-column-nullable"),
+    ],
+)
+def test_rules_composite_key_as_row_value(not_null_on: tuple[str, ...], flagged: bool) -> None:
+    """`unique` on "(a, b)" (a model-level test, its column only in kwargs) with not_null on each part."""
+    uid, node = _model("dim_product_tags_bridge", "marts/catalog", [STG_CUSTOMERS])
+    test_uid, unique = _test("unique", uid, "(product_id, tag_id)")
+    unique["column_name"] = None
+    tests = [(test_uid, unique), *(_test("not_null", uid, column) for column in not_null_on)]
+    found = [v.rule for v in check_project(_manifest(*GOOD, (uid, node), *tests))]
+    assert found == (["missing_primary_key_tests"] if flagged else [])

@@ -17,6 +17,7 @@ import pytest
 
 from cartridge_core import services
 from cartridge_core.models import Scan, Table
+from cartridge_core.planning import Options
 from cartridge_core.progress import NullProgress
 from cartridge_core.warehouse import scan_warehouse
 from tests.conftest import PG_HOST, PG_PORT, _pg_connect, run_pg, write_project
@@ -303,10 +304,11 @@ def _dbt_build(root: Path) -> dict[str, str]:
 
 
 def test_postgres_shapes_staging_checks_and_builds(shapes: Shapes, scanned: Scan) -> None:
-    """The staging of every scanned shape passes the dbt check, then builds with its key tests passing."""
+    """The staging of every scanned shape passes the dbt check, then builds with every test Cartridge
+    proposed from the catalog (keys, NOT NULL, enums, CHECK lists, foreign keys) run first and passing."""
     ctx = services.load_context(shapes.root, profiles_dir=shapes.root)
     assert ctx.target.credentials["user"] == shapes.role
-    plan = services.plan_staging(ctx, scanned)
+    plan = services.plan_generation(ctx, scanned, Options(tests=True))
     # The domain over boolean is a flag: named by the scanner's type family, not the type's name.
     assert "enabled as is_enabled" in plan.overlay()["models/staging/raw/stg_raw__typed.sql"]
     checks = services.check(ctx, plan)
@@ -319,6 +321,8 @@ def test_postgres_shapes_staging_checks_and_builds(shapes: Shapes, scanned: Scan
     assert len(models) == len(scanned.tables) and set(models.values()) == {"success"}, statuses
     # dbt-postgres refuses relation names past 63 characters: the long table's model name is cut.
     assert max(len(unique_id.split(".")[-1]) for unique_id in models) == 63
-    # unique + not_null on a one-column key, not_null on each column of a longer one.
-    expected = sum(2 if len(t.primary_key) == 1 else len(t.primary_key) for t in scanned.tables)
-    assert expected == 20 and len(tests) == expected and set(tests.values()) == {"pass"}, statuses
+    # At least unique + not_null on a one-column key; not_null on each column of a longer one and
+    # unique on their row value; more for NOT NULL columns, enums, CHECK lists and foreign keys.
+    keys = sum(2 if len(t.primary_key) == 1 else len(t.primary_key) + 1 for t in scanned.tables)
+    assert len(tests) >= keys and set(tests.values()) == {"pass"}, statuses
+    assert any(".accepted_values_" in k for k in tests)
