@@ -36,7 +36,7 @@ class Options:
     tests: bool = False  # verified schema tests (run on the data before they are written)
     docs: bool = False  # deterministic descriptions for keys, foreign keys, timestamps, flags
     on_failure: OnFailure = "drop"  # a proposed test that fails on the data: dropped, or kept as a warning
-    force: bool = False  # replace SQL and sources files a person edited (models YAML is always merged)
+    force: bool = False  # replace SQL files a person edited (YAML is always merged, never replaced)
     domain: str | None = None  # the folder of intermediate and mart models (default: the source's name)
 
     @property
@@ -77,7 +77,11 @@ def plan_generation(
     proposal = _Proposal(files={}, merged=set())
     if "staging" in options.layers:
         chosen = select_models(everything, tables)
-        proposal.files.update(generate_staging(scan, project, tables=tables))
+        for path, content in generate_staging(scan, project, tables=tables).items():
+            if path.endswith("__sources.yml"):
+                _put_sources_yaml(proposal, project, path, content)
+            else:
+                proposal.put(path, content)
         docs = staging_docs(project, target, scan, chosen, options, progress=progress)
         _put_models_yaml(proposal, project, _by_yaml_file(project, chosen, docs), replace_generated=True)
     if {"intermediate", "marts"} & set(options.layers):
@@ -190,6 +194,23 @@ def _put_models_yaml(
             continue
         text = current.decode("utf-8")
         proposal.put(path, merge_models_yaml(text, docs, path=path), merged=True)
+
+
+def _put_sources_yaml(proposal: _Proposal, project: DbtProject, path: str, generated: str) -> None:
+    """A sources YAML: Cartridge's own when new or still as it wrote it, else merged into the person's
+    file (their freshness, tags and descriptions kept; new tables and columns added)."""
+    from cartridge_core.project.record import load_record
+    from cartridge_core.project.yaml_sources import merge_sources_yaml
+
+    on_disk = resolve_inside(project.root, path)
+    if not on_disk.exists():
+        proposal.put(path, generated)
+        return
+    current = on_disk.read_bytes()
+    if load_record(project.root).wrote(path, current):
+        proposal.put(path, generated)
+        return
+    proposal.put(path, merge_sources_yaml(current.decode("utf-8"), generated, path=path), merged=True)
 
 
 def _propose_marts(

@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--replace",
         dest="force",
         action="store_true",
-        help="overwrite SQL and sources files a person edited (models YAML is merged, never overwritten)",
+        help="overwrite SQL files a person edited (YAML files are merged, never overwritten)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     add_llm_arguments(parser)

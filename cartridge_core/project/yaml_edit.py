@@ -130,21 +130,21 @@ def _distinct(tests: Sequence[SchemaTest]) -> list[SchemaTest]:
 def _merge_models(
     editor: TextEditor, root: YamlNode, models: Sequence[ModelDoc], tests_key: str, path: str
 ) -> None:
-    pair = _pair(root, "models")
+    pair = pair_of(root, "models")
     if pair is None:
         if models:
             entries = [_model_entry(m, tests_key) for m in models]
             editor.add_pairs(root, {"models": entries}, blank_line=True)
         return
     key, node = pair
-    if _is_empty(node):
+    if is_empty(node):
         editor.fill(root, key, node, [_model_entry(m, tests_key) for m in models])
         return
     if node.kind != "seq":
         raise CartridgeError(f"{path}: `models` is not a list", file=path)
-    if not _editable(node, "models"):
+    if not editable(node, "models"):
         return
-    by_name = _by_name(node.items)
+    by_name = items_by_name(node.items)
     missing = []
     for model in models:
         found = by_name.get(model.name)
@@ -157,7 +157,7 @@ def _merge_models(
 
 
 def _merge_model(editor: TextEditor, node: YamlNode, model: ModelDoc, tests_key: str) -> None:
-    if not _editable(node, model.name):
+    if not editable(node, model.name):
         return
     if _said(model.description) and not _has_key(node, "description"):
         editor.add_pairs(node, {"description": model.description}, after=_name_pair(node))
@@ -168,18 +168,18 @@ def _merge_model(editor: TextEditor, node: YamlNode, model: ModelDoc, tests_key:
 
 
 def _merge_columns(editor: TextEditor, model: YamlNode, columns: Sequence[ColumnDoc], tests_key: str) -> None:
-    pair = _pair(model, "columns")
+    pair = pair_of(model, "columns")
     if pair is None:
         if not _has_key(model, "columns"):  # one merged in from an anchor would be hidden by ours
             editor.add_pairs(model, {"columns": [_column_entry(c, tests_key) for c in columns]})
         return
     key, node = pair
-    if _is_empty(node):
+    if is_empty(node):
         editor.fill(model, key, node, [_column_entry(c, tests_key) for c in columns])
         return
-    if node.kind != "seq" or not _editable(node, "columns"):
+    if node.kind != "seq" or not editable(node, "columns"):
         return
-    where = _column_index(node.items)
+    where = column_index(node.items)
     pending: dict[int | None, list[dict[str, Any]]] = {}
     previous: int | None = None  # the YAML item of the nearest preceding column that is there
     for column in columns:
@@ -194,7 +194,7 @@ def _merge_columns(editor: TextEditor, model: YamlNode, columns: Sequence[Column
 
 
 def _merge_column(editor: TextEditor, node: YamlNode, column: ColumnDoc, tests_key: str) -> None:
-    if node.kind != "map" or not _editable(node, column.name):
+    if node.kind != "map" or not editable(node, column.name):
         return
     if _said(column.description) and not _has_key(node, "description"):
         editor.add_pairs(node, {"description": column.description}, after=_name_pair(node))
@@ -204,7 +204,7 @@ def _merge_column(editor: TextEditor, node: YamlNode, column: ColumnDoc, tests_k
 
 def _merge_tests(editor: TextEditor, column: YamlNode, tests: Sequence[SchemaTest], tests_key: str) -> None:
     """Add the tests a column (or a model) lacks to its list of tests."""
-    pair = next((p for p in (_pair(column, k) for k in TESTS_KEYS) if p is not None), None)
+    pair = next((p for p in (pair_of(column, k) for k in TESTS_KEYS) if p is not None), None)
     there = pair[1].items if pair is not None and pair[1].kind == "seq" else ()
     present = {_yaml_identity(item) for item in there}
     missing = [_test_entry(t) for t in _distinct(tests) if _identity(t) not in present]
@@ -215,9 +215,9 @@ def _merge_tests(editor: TextEditor, column: YamlNode, tests: Sequence[SchemaTes
             editor.add_pairs(column, {tests_key: missing})
         return
     key, node = pair
-    if _is_empty(node):
+    if is_empty(node):
         editor.fill(column, key, node, missing)
-    elif node.kind == "seq" and _editable(node, key.value):
+    elif node.kind == "seq" and editable(node, key.value):
         editor.add_items(node, missing, after=len(node.items) - 1)
 
 
@@ -237,13 +237,13 @@ def _tests_key(root: YamlNode) -> str:
 # --- Reading what is there. ---
 
 
-def _pair(mapping: YamlNode, key: str) -> Pair | None:
+def pair_of(mapping: YamlNode, key: str) -> Pair | None:
     return next(((k, v) for k, v in mapping.pairs if k.kind == "scalar" and k.value == key), None)
 
 
 def _name_pair(mapping: YamlNode) -> Pair | None:
     """Where a description goes: after `name` (and `quote` right after it), as Cartridge writes them."""
-    name = _pair(mapping, "name")
+    name = pair_of(mapping, "name")
     if name is None:
         return None
     position = mapping.pairs.index(name)
@@ -270,19 +270,19 @@ def _lookup(mapping: YamlNode, key: str, depth: int = 0) -> YamlNode | None:
     return None
 
 
-def _is_empty(node: YamlNode) -> bool:
+def is_empty(node: YamlNode) -> bool:
     """A key left empty (`columns:`, `columns: ~`) or an empty flow collection (`columns: []`)."""
     return node.is_null or (node.flow and not node.items and not node.pairs)
 
 
-def _editable(node: YamlNode, what: str) -> bool:
+def editable(node: YamlNode, what: str) -> bool:
     # An anchored node is shared with its aliases: adding to it would change them all.
     if node.anchor:
         logger.info("Not adding to %s: it is anchored (&%s) and shared with its aliases", what, node.anchor)
     return not node.anchor
 
 
-def _by_name(items: Sequence[YamlNode]) -> dict[str, YamlNode]:
+def items_by_name(items: Sequence[YamlNode]) -> dict[str, YamlNode]:
     found: dict[str, YamlNode] = {}
     for item in items:
         name = _lookup(item, "name") if item.kind == "map" else None
@@ -291,7 +291,7 @@ def _by_name(items: Sequence[YamlNode]) -> dict[str, YamlNode]:
     return found
 
 
-def _column_index(items: Sequence[YamlNode]) -> Callable[[str], int | None]:
+def column_index(items: Sequence[YamlNode]) -> Callable[[str], int | None]:
     """A lookup from a column name to its item: the exact name, else the same name in another case."""
     exact: dict[str, int] = {}
     folded: dict[str, int] = {}

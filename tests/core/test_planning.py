@@ -157,3 +157,21 @@ def test_a_merged_file_stays_a_person_s_on_later_runs(duckdb_project: Path) -> N
     plan = services.plan_generation(ctx, scan, Options(tests=True, docs=True))
     change = next(c for c in plan.changes if c.path == MODELS_YAML)
     assert change.merged and change.content.startswith("# kept by hand\n")
+
+
+def test_a_person_s_sources_file_gains_the_new_table_and_the_model_passes(duckdb_project: Path) -> None:
+    """Freshness a person added stays; a table new in the warehouse is declared so its model checks."""
+    ctx = services.load_context(duckdb_project, profiles_dir=duckdb_project)
+    services.apply(ctx, services.plan_staging(ctx, services.scan(ctx)))
+    sources = duckdb_project / STAGING / "_raw__sources.yml"
+    edited = sources.read_text().replace(
+        "    schema: raw\n", "    schema: raw\n    loaded_at_field: created  # set by the data team\n"
+    )
+    sources.write_text(edited)
+    with duckdb.connect(str(duckdb_project / "shop.duckdb")) as con:
+        con.execute("create table raw.refunds (id integer primary key, amount decimal(10, 2))")
+    plan = services.plan_staging(ctx, services.scan(ctx))
+    change = next(c for c in plan.changes if c.path == f"{STAGING}/_raw__sources.yml")
+    assert change.kind == "replace" and change.merged
+    assert change.content.startswith(edited) and "      - name: refunds\n" in change.content
+    assert [c.status for c in services.check(ctx, plan)] == ["pass"] * 5
