@@ -112,6 +112,30 @@ def plan_model_yaml(
     return plan_changes(project.root, proposal.files, merged=proposal.merged)
 
 
+def plan_test_ideas(
+    project: DbtProject,
+    target: WarehouseTarget,
+    docs: Sequence[ModelDoc],
+    staging: Sequence[StagingModel],
+    options: Options,
+    *,
+    progress: Progress | None = None,
+) -> Plan:
+    """Tests proposed elsewhere (an LLM's ideas) for staging models: run on the data first like
+    Cartridge's own, the kept ones merged into the models YAML in place."""
+    from cartridge_core.dbt.verify import verify_tests
+
+    by_name = {m.name: m for m in staging}
+    wanted = [d for d in docs if d.name in by_name]
+    verified = verify_tests(
+        project, target, wanted, staging, on_failure=options.on_failure, progress=progress or NullProgress()
+    )
+    models = [by_name[d.name] for d in verified]
+    proposal = _Proposal(files={}, merged=set())
+    _put_models_yaml(proposal, project, _by_yaml_file(project, models, verified), replace_generated=False)
+    return plan_changes(project.root, proposal.files, merged=proposal.merged)
+
+
 def staging_docs(
     project: DbtProject,
     target: WarehouseTarget,

@@ -253,3 +253,16 @@ def enrich_with_llm(
 
     enrichment = enrich_staging(ctx, warehouse, config, progress=progress, tables=tables)
     return plan_changes(ctx.project.root, enrichment.files, replace=force), enrichment
+
+
+def llm_test_ideas(
+    ctx: Context, warehouse: Scan, config: LlmConfig, options: Options, *, progress: Progress | None = None
+) -> tuple[Plan, tuple[str, ...]]:
+    """Extra tests the LLM proposes for the staging models, each run on the data before it is kept
+    (as `options.on_failure` says), merged into the models YAML; the plan and what was said."""
+    from cartridge_core.llm import propose_tests
+    from cartridge_core.planning import plan_test_ideas
+
+    ideas = propose_tests(warehouse, config, progress=progress)
+    plan = plan_test_ideas(ctx.project, ctx.target, ideas.docs, ideas.staging, options, progress=progress)
+    return plan, (*ideas.messages, ideas.usage.summary())

@@ -1,7 +1,8 @@
 """`--generate --llm PROVIDER`: LLM-assisted generation from the command line.
 
-With `--request "monthly revenue per customer"` the LLM writes that model; without one it proposes
-better staging names and descriptions. Either way its output goes through dbt's check (with a
+With `--request "monthly revenue per customer"` the LLM writes that model; with `--tests` it proposes
+extra tests for the staging models (each run on the data before it is kept, as Cartridge's own are);
+with neither it proposes better staging names and descriptions. Either way its output goes through dbt's check (with a
 bounded repair loop; a model that never passes is not written), `--show-prompt` prints exactly
 what would be sent and sends nothing, and the run ends with a token and cost line.
 
@@ -92,6 +93,13 @@ def run_llm_generate(args: argparse.Namespace, ctx: Context, *, out: TextIO) -> 
         messages, failed = list(result.messages), result.source == "failed"
         if result.source == "failed" and result.sql:
             messages.insert(0, f"The LLM's last attempt at {result.model}, not written:\n{result.sql}")
+    elif args.tests:  # extra tests for the staging models, each run on the data before it is kept
+        from cartridge_core.planning import Options
+        from cartridge_lsp.cli import TestProgress
+
+        options = Options(on_failure=args.on_test_failure)
+        plan, said = services.llm_test_ideas(ctx, scan, config, options, progress=TestProgress(sys.stderr))
+        messages, failed = list(said), False
     else:
         plan, enrichment = services.enrich_with_llm(ctx, scan, config, force=args.force)
         messages, failed = list(enrichment.messages), False

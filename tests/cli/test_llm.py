@@ -105,3 +105,32 @@ def test_server_error_then_success_is_retried(
     code = main(_llm(fake, duckdb_project, "--request", REQUEST))
     assert code == 0, capsys.readouterr()
     assert len(fake.requests) == 2
+
+
+def test_llm_test_ideas_are_run_on_the_data_before_they_are_written(
+    fake: FakeProvider, duckdb_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--llm --tests: the idea that holds is merged into the models YAML; the one the data breaks is not."""
+    from tests.core.llm.test_tasks import idea
+
+    assert main(["--generate", "--project-dir", str(duckdb_project)]) == 0
+    ideas = {
+        "tests": [
+            idea(
+                "stg_raw__orders", "status", "accepted_values", values=["placed", "shipped"], reason="states"
+            ),
+            idea("stg_raw__customers", "first_name", "accepted_values", values=["Ada"], reason="only Ada"),
+        ]
+    }
+    fake.script = [openai_answer(ideas)]
+    capsys.readouterr()
+    code = main(_llm(fake, duckdb_project, "--tests"))
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    yaml = (duckdb_project / "models/staging/raw/_raw__models.yml").read_text()
+    assert (
+        "evidence: 'proposed by the LLM: states'" in yaml or 'evidence: "proposed by the LLM: states"' in yaml
+    )
+    assert "Ada" not in yaml
+    assert "1 of 2 proposed tests pass on the data" in err
+    assert "replaced  models/staging/raw/_raw__models.yml" in out
