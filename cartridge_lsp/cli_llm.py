@@ -2,9 +2,9 @@
 
 With `--request "monthly revenue per customer"` the LLM writes that model; with `--tests` it proposes
 extra tests for the staging models (each run on the data before it is kept, as Cartridge's own are);
-with neither it proposes better staging names and descriptions. Either way its output goes through dbt's check (with a
-bounded repair loop; a model that never passes is not written), `--show-prompt` prints exactly
-what would be sent and sends nothing, and the run ends with a token and cost line.
+with neither it proposes better staging names and descriptions. Its output goes through dbt's check
+(with a bounded repair loop; a model that never passes is not written), `--show-prompt` prints
+exactly what would be sent and sends nothing, and the run ends with a token and cost line.
 
 The provider's settings come from flags; the API key only ever from the environment variable
 that `--llm-key-env` names (each provider has a default: OPENAI_API_KEY, ANTHROPIC_API_KEY,
