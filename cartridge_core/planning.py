@@ -130,9 +130,18 @@ def plan_test_ideas(
     verified = verify_tests(
         project, target, wanted, staging, on_failure=options.on_failure, progress=progress or NullProgress()
     )
-    models = [by_name[d.name] for d in verified]
+    return plan_yaml_additions(project, verified, staging)
+
+
+def plan_yaml_additions(
+    project: DbtProject, docs: Sequence[ModelDoc], staging: Sequence[StagingModel]
+) -> Plan:
+    """`docs` of staging models merged into their models YAML: additions only, nothing replaced."""
+    by_name = {m.name: m for m in staging}
+    wanted = [d for d in docs if d.name in by_name]
+    models = [by_name[d.name] for d in wanted]
     proposal = _Proposal(files={}, merged=set())
-    _put_models_yaml(proposal, project, _by_yaml_file(project, models, verified), replace_generated=False)
+    _put_models_yaml(proposal, project, _by_yaml_file(project, models, wanted), replace_generated=False)
     return plan_changes(project.root, proposal.files, merged=proposal.merged)
 
 

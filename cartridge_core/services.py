@@ -266,3 +266,30 @@ def llm_test_ideas(
     ideas = propose_tests(warehouse, config, progress=progress)
     plan = plan_test_ideas(ctx.project, ctx.target, ideas.docs, ideas.staging, options, progress=progress)
     return plan, (*ideas.messages, ideas.usage.summary())
+
+
+def llm_docs(
+    ctx: Context, warehouse: Scan, config: LlmConfig, *, progress: Progress | None = None
+) -> tuple[Plan, tuple[str, ...]]:
+    """Descriptions the LLM writes for the project's staging models, added where the models YAML has
+    none (a description already there, a person's or Cartridge's, is never replaced)."""
+    from cartridge_core.generation.staging import staging_models
+    from cartridge_core.llm import ModelSource, write_docs
+    from cartridge_core.planning import plan_yaml_additions
+
+    on_disk = {p.stem: p for p in (ctx.project.root / ctx.project.models_dir).rglob("stg_*.sql")}
+    models = [m for m in staging_models(warehouse) if m.name in on_disk]
+    sources = [
+        ModelSource(
+            name=m.name,
+            sql=on_disk[m.name].read_text(encoding="utf-8"),
+            columns=tuple(c.name for c in m.columns),
+        )
+        for m in models
+    ]
+    if not sources:
+        return plan_yaml_additions(ctx.project, [], models), (
+            "No staging models to document: generate them first",
+        )
+    result = write_docs(ctx.project, warehouse, config, sources, progress=progress)
+    return plan_yaml_additions(ctx.project, result.docs, models), (*result.messages, result.usage.summary())

@@ -2,7 +2,8 @@
 
 With `--request "monthly revenue per customer"` the LLM writes that model; with `--tests` it proposes
 extra tests for the staging models (each run on the data before it is kept, as Cartridge's own are);
-with neither it proposes better staging names and descriptions. Its output goes through dbt's check
+with `--docs` it describes the staging models and columns that have no description yet; with none of
+these it proposes better staging names and descriptions. Its output goes through dbt's check
 (with a bounded repair loop; a model that never passes is not written), `--show-prompt` prints
 exactly what would be sent and sends nothing, and the run ends with a token and cost line.
 
@@ -99,6 +100,9 @@ def run_llm_generate(args: argparse.Namespace, ctx: Context, *, out: TextIO) -> 
 
         options = Options(on_failure=args.on_test_failure)
         plan, said = services.llm_test_ideas(ctx, scan, config, options, progress=TestProgress(sys.stderr))
+        messages, failed = list(said), False
+    elif args.docs:  # descriptions where the staging models YAML has none
+        plan, said = services.llm_docs(ctx, scan, config)
         messages, failed = list(said), False
     else:
         plan, enrichment = services.enrich_with_llm(ctx, scan, config, force=args.force)

@@ -134,3 +134,33 @@ def test_llm_test_ideas_are_run_on_the_data_before_they_are_written(
     assert "Ada" not in yaml
     assert "1 of 2 proposed tests pass on the data" in err
     assert "replaced  models/staging/raw/_raw__models.yml" in out
+
+
+def test_llm_docs_fill_only_missing_descriptions(
+    fake: FakeProvider, duckdb_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--llm --docs: the LLM's descriptions go where there are none; the warehouse comment stays."""
+    assert main(["--generate", "--project-dir", str(duckdb_project)]) == 0
+    answer = {
+        "models": [
+            {
+                "name": "stg_raw__customers",
+                "description": "One row per customer account.",
+                "columns": [
+                    {"name": "first_name", "description": "Given name as typed at sign-up."},
+                    {"name": "email", "description": "LLM text that must not replace the comment."},
+                    {"name": "shoe_size", "description": "Invented."},
+                ],
+            }
+        ]
+    }
+    fake.script = [openai_answer(answer)]
+    capsys.readouterr()
+    code = main(_llm(fake, duckdb_project, "--docs"))
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    yaml = (duckdb_project / "models/staging/raw/_raw__models.yml").read_text()
+    assert "Given name as typed at sign-up." in yaml
+    assert "Contact e-mail address." in yaml and "must not replace" not in yaml
+    assert "shoe_size" not in yaml and "shoe_size, which it does not have" in out
+    assert "Ada" not in fake.requests[0].body  # row data never sent while sampling is off
