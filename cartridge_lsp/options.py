@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, NewType, TypeVar, get_args
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception
+
+from cartridge_core.errors import ConfigError
+
+# Imported at run time: cattrs reads Options' annotations. The module imports no SDK (those load
+# only when a request is made), so the server's start-up stays light.
+from cartridge_core.llm.config import LlmConfig, load_llm_config
 
 T = TypeVar("T")
 
@@ -42,6 +48,7 @@ class Options:
     replace_existing: bool = False  # replace generated files that differ on disk
     tests: TestsSettings = field(default_factory=TestsSettings)
     domain: Domain | None = None  # the folder of intermediate and mart models; None: each source's name
+    llm: LlmConfig | None = None  # LLM-assisted generation (the `llm` section); None: no provider set
 
     @property
     def profiles_path(self) -> Path | None:
@@ -80,6 +87,15 @@ class MartsArgs:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AskAiArgs:
+    """The argument of `cartridge.askAi` and `cartridge.previewPrompt`."""
+
+    request: str | None = None  # the model to write, in plain words; previewPrompt without it: staging
+    uri: str | None = None  # a document in the dbt project; None: the workspace root
+    rescan: bool = False  # scan again even if a scan of this session or the cache is at hand
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScanArgs:
     """The one optional argument of `cartridge.scanWarehouse`."""
 
@@ -92,13 +108,58 @@ class InvalidSettings(ValueError):
 
 
 def parse_options(raw: object) -> tuple[Options, str | None]:
-    """Options from client JSON, and a warning when they were unusable and defaults are used."""
+    """Options from client JSON, and a warning when they were unusable and defaults are used.
+
+    The `llm` section is read on its own (by the core's loader), so a mistake there turns only the
+    AI commands off, and a mistake elsewhere leaves a good LLM configuration standing.
+    """
     if raw is None:
         return Options(), None
+    rest, llm_section = (
+        ({k: v for k, v in raw.items() if k != "llm"}, raw.get("llm"))
+        if isinstance(raw, dict)
+        else (raw, None)
+    )
+    warnings = []
     try:
-        return structure(raw, Options, where="initializationOptions"), None
+        options = structure(rest, Options, where="initializationOptions")
     except InvalidSettings as error:
-        return Options(), f"Cartridge: invalid settings, using the defaults: {error}"
+        options = Options()
+        warnings.append(f"invalid settings, using the defaults: {error}")
+    llm, problem = parse_llm(llm_section)
+    if problem is not None:
+        warnings.append(problem)
+    return replace(options, llm=llm), ("Cartridge: " + "; ".join(warnings)) if warnings else None
+
+
+LLM_SETTINGS = "cartridge.llm"
+# VS Code's names for settings the core spells otherwise (the core also takes snake_case and camelCase).
+_EDITOR_NAMES = {"timeoutSeconds": "timeout_s"}
+
+
+def parse_llm(raw: object) -> tuple[LlmConfig | None, str | None]:
+    """The LLM configuration of the `llm` section, or None; and what is wrong with it, naming the setting.
+
+    No provider (absent, null or empty) and nothing else set means LLM help is simply not wanted.
+    Keys are never settings: the core's loader refuses them, and never echoes a value.
+    """
+    if raw is None:
+        return None, None
+    if not isinstance(raw, dict):
+        return None, f"{LLM_SETTINGS} must be an object, got {_json_type(raw)}; the AI commands are off"
+    settings: dict[str, Any] = {_EDITOR_NAMES.get(str(k), str(k)): v for k, v in raw.items() if v is not None}
+    if settings.get("provider") == "":
+        del settings["provider"]
+    if not settings:
+        return None, None
+    try:
+        return load_llm_config(settings, where=LLM_SETTINGS), None
+    except ConfigError as error:
+        message = error.message
+        for editor, core in _EDITOR_NAMES.items():
+            if editor in raw:
+                message = message.replace(f"{LLM_SETTINGS}.{core}", f"{LLM_SETTINGS}.{editor}")
+        return None, f"invalid LLM settings, the AI commands are off: {message}"
 
 
 def settings_section(settings: object) -> object:
@@ -140,10 +201,12 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook_func(lambda t: t == OnFailure, _one_of(get_args(OnFailure)))
     converter.register_structure_hook_func(lambda t: t == Domain | None, _domain)
     # A section before the settings holding it: a generated hook takes its fields' hooks as it finds them.
-    for cls in (TestsSettings, Options, GenerateArgs, ModelArgs, MartsArgs, ScanArgs):
+    for cls in (TestsSettings, Options, GenerateArgs, ModelArgs, MartsArgs, AskAiArgs, ScanArgs):
         renames: dict[str, Any] = {
             f.name: override(rename=_camel(f.name)) for f in fields(cls) if "_" in f.name
         }
+        if cls is Options:  # read by parse_llm with the core's loader, never by cattrs
+            renames["llm"] = override(omit=True)
         hook = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True, **renames)
         converter.register_structure_hook(cls, _an_object(hook))
     return converter

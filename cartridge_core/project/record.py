@@ -53,9 +53,11 @@ class GeneratedRecord:
 
 
 def content_hash(content: str | bytes) -> str:
-    """sha256 (hex) of a file's text as UTF-8, CRLF read as LF."""
+    """sha256 (hex) of a file's text as UTF-8, CRLF read as LF, trailing newlines left out."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+    # Line endings and blank lines at the end are an editor's business, not an edit: Neovim saves a
+    # file created through the LSP with one more newline than it was given.
+    return hashlib.sha256(data.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
 
 
 def load_record(root: Path) -> GeneratedRecord:

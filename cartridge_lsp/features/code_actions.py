@@ -1,6 +1,7 @@
 """textDocument/codeAction: Cartridge's actions for the document and line under the cursor.
 
-Anywhere in a dbt project: scan, generate staging models, generate intermediate and mart models.
+Anywhere in a dbt project: scan, generate staging models, generate intermediate and mart models, and
+(with an LLM provider configured) ask AI for a model.
 On a source table in a sources YAML: generate its staging model. In a staging model's SQL file, or on
 its entry in a models YAML: add verified schema tests, document its columns.
 
@@ -23,6 +24,7 @@ from cartridge_core.project.sources import SourceTableRef, source_table_at
 from cartridge_lsp.convert import path_of
 from cartridge_lsp.features.commands import (
     ADD_TESTS,
+    ASK_AI,
     DOCUMENT_COLUMNS,
     GENERATE_MARTS,
     GENERATE_STAGING,
@@ -74,6 +76,8 @@ def _project_actions(ls: CartridgeServer, root: Path, uri: str) -> list[types.Co
         actions.append(_action(title, PROJECT_KIND, {"schema": schema, "uri": uri}))
     title = "Generate intermediate and mart models"
     actions.append(_action(title, PROJECT_KIND, {"uri": uri}, command=GENERATE_MARTS))
+    if ls.options.llm is not None:  # the request comes from the client (VS Code: an input box)
+        actions.append(_action("Ask AI for a model…", PROJECT_KIND, {"uri": uri}, command=ASK_AI))
     return actions
 
 

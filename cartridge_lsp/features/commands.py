@@ -6,8 +6,9 @@ from typing import Any, TypeVar
 
 from pygls.exceptions import JsonRpcInvalidParams
 
-from cartridge_lsp.features import generate, model_yaml
+from cartridge_lsp.features import ai, generate, model_yaml
 from cartridge_lsp.options import (
+    AskAiArgs,
     GenerateArgs,
     InvalidSettings,
     MartsArgs,
@@ -22,6 +23,8 @@ GENERATE_STAGING = "cartridge.generateStaging"
 ADD_TESTS = "cartridge.addTests"
 DOCUMENT_COLUMNS = "cartridge.documentColumns"
 GENERATE_MARTS = "cartridge.generateMarts"
+ASK_AI = "cartridge.askAi"
+PREVIEW_PROMPT = "cartridge.previewPrompt"
 
 T = TypeVar("T")
 
@@ -62,6 +65,18 @@ def register(server: CartridgeServer) -> None:
         """Generate intermediate and mart models; optional {"domain", "uri", "rescan"}."""
         request = _argument(args, MartsArgs, GENERATE_MARTS)
         return await model_yaml.generate_marts(ls, request, command_work_done_token())
+
+    @server.command(ASK_AI)
+    async def ask_ai(ls: CartridgeServer, *args: object) -> dict[str, Any]:
+        """Ask the configured LLM for a model, checked by dbt; {"request": str, "uri"?, "rescan"?}."""
+        request = _argument(args, AskAiArgs, ASK_AI)
+        return await ai.ask_ai(ls, request, command_work_done_token())
+
+    @server.command(PREVIEW_PROMPT)
+    async def preview_prompt(ls: CartridgeServer, *args: object) -> dict[str, Any]:
+        """What askAi would send, without sending it; optional {"request", "uri", "rescan"}."""
+        request = _argument(args, AskAiArgs, PREVIEW_PROMPT)
+        return await ai.preview_prompt(ls, request, command_work_done_token())
 
 
 def _argument(args: tuple[object, ...], cls: type[T], command: str) -> T:

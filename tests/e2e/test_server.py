@@ -94,9 +94,11 @@ async def test_server_settings_and_arguments_are_checked(
     assert commands is not None and commands.work_done_progress
     assert sorted(commands.commands) == [
         "cartridge.addTests",
+        "cartridge.askAi",
         "cartridge.documentColumns",
         "cartridge.generateMarts",
         "cartridge.generateStaging",
+        "cartridge.previewPrompt",
         "cartridge.scanWarehouse",
     ]
     [warning] = messages(client)

@@ -1,10 +1,12 @@
 -- Cartridge language server for Neovim.
 --
 --   require('cartridge').setup({ init_options = { target = 'dev' } })
+--   require('cartridge').setup({ init_options = { llm = { provider = 'openai' } } })  -- AI commands on
 --
 -- On Neovim 0.11+ this is `vim.lsp.config` + `vim.lsp.enable`. On 0.7-0.10 an autocmd starts one
 -- client per dbt project (the nearest folder holding dbt_project.yml) and attaches it to sql/yaml
--- buffers. Every feature comes from the server; this file only starts it and forwards commands.
+-- buffers. Every feature comes from the server; this file only starts it and forwards commands (and,
+-- for the AI commands, asks for the request and shows a previewed prompt in a scratch buffer).
 local M = {}
 
 local NAME = 'cartridge'
@@ -22,6 +24,8 @@ local IN_CONTEXT = {
   ['cartridge.documentColumns'] = true,
   ['cartridge.generateMarts'] = false,
 }
+local ASK_AI = 'cartridge.askAi'
+local PREVIEW_PROMPT = 'cartridge.previewPrompt'
 
 --- Defaults of setup(); every key may be overridden. Other keys (on_init, on_exit, handlers,
 --- settings, flags, ...) go to the client unchanged.
@@ -30,7 +34,9 @@ M.defaults = {
   filetypes = { 'sql', 'yaml' },
   root_markers = { 'dbt_project.yml' },
   -- Keys the server reads: profilesDir, target, schemas, replaceExisting, tests = { onFailure },
-  -- domain. Left out (nil) rather than `{}` because Neovim encodes an empty Lua table as a JSON array.
+  -- domain, llm = { provider, model, baseUrl, apiKeyEnv, sendSamples, sendComments, timeoutSeconds,
+  -- maxAttempts, maxRepairs, denylist } (the API key only ever in the environment variable apiKeyEnv
+  -- names). Left out (nil) rather than `{}` because Neovim encodes an empty Lua table as a JSON array.
   init_options = nil,
   capabilities = nil,
   on_attach = nil,
@@ -175,6 +181,23 @@ local function on_command_done(err)
   end
 end
 
+-- workspace/executeCommand straight to the server: no client-side command handler in between (the
+-- AI commands have one, which calls this), and `on_result` gets the command's result.
+local function request_command(client, command, arguments, bufnr, on_result)
+  local params = { command = command, arguments = arguments }
+  local function handler(err, result)
+    on_command_done(err)
+    if not err and on_result then
+      on_result(result)
+    end
+  end
+  if client.exec_cmd then -- 0.11+: client methods take `self`
+    client:request('workspace/executeCommand', params, handler, bufnr)
+  else
+    client.request('workspace/executeCommand', params, handler, bufnr)
+  end
+end
+
 --- Run a server command (e.g. 'cartridge.generateStaging') through the client attached to `bufnr`.
 --- `arguments` is the command's argument list, e.g. { { schema = 'raw' } }; nil for none.
 function M.execute(command, arguments, bufnr)
@@ -207,18 +230,109 @@ function M.arguments_here(command, bufnr)
   return { where }
 end
 
+-- AI commands ------------------------------------------------------------------------------------
+
+local prompts_shown = 0
+
+--- Show `text` (a previewed prompt) in a read-only scratch buffer in a new window.
+function M.show_prompt(text)
+  vim.cmd('new')
+  local bufnr = vim.api.nvim_get_current_buf()
+  vim.bo[bufnr].buftype = 'nofile'
+  vim.bo[bufnr].bufhidden = 'wipe'
+  vim.bo[bufnr].swapfile = false
+  vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, vim.split(text, '\n', { plain = true }))
+  vim.bo[bufnr].modifiable = false
+  prompts_shown = prompts_shown + 1
+  pcall(vim.api.nvim_buf_set_name, bufnr, 'cartridge://prompt-' .. prompts_shown)
+  return bufnr
+end
+
+local function trimmed(text)
+  text = type(text) == 'string' and vim.trim(text) or ''
+  return text ~= '' and text or nil
+end
+
+local function ask_ai(client, argument, bufnr)
+  if trimmed(argument.request) then
+    argument.request = trimmed(argument.request)
+    request_command(client, ASK_AI, { argument }, bufnr)
+    return
+  end
+  vim.ui.input({ prompt = 'Cartridge: the model to write, in plain words: ' }, function(text)
+    if trimmed(text) then
+      argument.request = trimmed(text)
+      request_command(client, ASK_AI, { argument }, bufnr)
+    end
+  end)
+end
+
+local function preview_prompt(client, argument, bufnr)
+  argument.request = trimmed(argument.request)
+  request_command(client, PREVIEW_PROMPT, { argument }, bufnr, function(result)
+    if type(result) == 'table' and type(result.prompt) == 'string' then
+      M.show_prompt(result.prompt)
+    end
+  end)
+end
+
+local function attached_client(bufnr)
+  local client = M.client(bufnr)
+  if not client then
+    notify('no language server is attached to this buffer (open a file inside a dbt project)')
+  end
+  return client
+end
+
+--- Ask the configured LLM for a model answering `request` (plain words); without one, ask for it.
+function M.ask_ai(request, bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local client = attached_client(bufnr)
+  if client then
+    ask_ai(client, { request = request, uri = vim.uri_from_bufnr(bufnr) }, bufnr)
+  end
+end
+
+--- Show what the AI would be sent for `request` (nil: the staging prompt) in a scratch buffer.
+function M.preview_prompt(request, bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local client = attached_client(bufnr)
+  if client then
+    preview_prompt(client, { request = request, uri = vim.uri_from_bufnr(bufnr) }, bufnr)
+  end
+end
+
+--- Client-side handlers of the AI commands, so the code action asks for the request first.
+function M.client_commands()
+  local function handler(run)
+    return function(command, ctx)
+      local client = vim.lsp.get_client_by_id(ctx.client_id)
+      local argument = (command.arguments or {})[1]
+      run(client, type(argument) == 'table' and vim.deepcopy(argument) or {}, ctx.bufnr)
+    end
+  end
+  return { [ASK_AI] = handler(ask_ai), [PREVIEW_PROMPT] = handler(preview_prompt) }
+end
+
 local function create_user_commands()
   for name, command in pairs(COMMANDS) do
     vim.api.nvim_create_user_command(name, function()
       M.execute(command, M.arguments_here(command, 0))
     end, { desc = 'Cartridge: ' .. command })
   end
+  vim.api.nvim_create_user_command('CartridgeAskAi', function(args)
+    M.ask_ai(args.args, 0)
+  end, { nargs = '*', desc = 'Cartridge: ask AI for a model, e.g. :CartridgeAskAi revenue per month' })
+  vim.api.nvim_create_user_command('CartridgePreviewPrompt', function(args)
+    M.preview_prompt(args.args, 0)
+  end, { nargs = '*', desc = 'Cartridge: show what the AI would be sent; nothing is sent' })
 end
 
 --- Start Cartridge for dbt projects: `opts` overrides M.defaults; other client keys pass through.
 function M.setup(opts)
   local config = vim.tbl_extend('force', {}, M.defaults, opts or {})
   config.capabilities = client_capabilities(config.capabilities)
+  config.commands = vim.tbl_extend('keep', config.commands or {}, M.client_commands())
   if vim.fn.has('nvim-0.11') == 1 then
     setup_modern(config)
   else

@@ -8,7 +8,8 @@
 // that forwards to `workspace/executeCommand`. Registering them here as well would make
 // `commands.registerCommand` throw "command already exists" and the client would fail to start.
 // Run from the palette they carry no arguments; the middleware below tells the server where the
-// user is (the active file and cursor line), and the server works out which model that is.
+// user is (the active file and cursor line), and the server works out which model that is. For the AI
+// commands it also asks for the request in an input box, and opens a previewed prompt (see ai.ts).
 import * as path from 'path';
 import { ExtensionContext, LogOutputChannel, Uri, commands, window, workspace } from 'vscode';
 import {
@@ -18,6 +19,7 @@ import {
     RevealOutputChannelOn,
     State,
 } from 'vscode-languageclient/node';
+import { ASK_AI, PREVIEW_PROMPT, PromptDocuments, withRequest } from './ai';
 import { onInterpreterChanged, selectedInterpreter } from './python';
 import { SECTION, getInitOptions, getServerSettings, needsRestart } from './settings';
 
@@ -32,17 +34,22 @@ const COMMANDS_IN_CONTEXT: Record<string, boolean> = {
     'cartridge.addTests': true,
     'cartridge.documentColumns': true,
     'cartridge.generateMarts': false,
+    [ASK_AI]: false,
+    [PREVIEW_PROMPT]: false,
 };
 
 let client: LanguageClient | undefined;
 let output: LogOutputChannel | undefined;
+let prompts: PromptDocuments | undefined;
 // Restarts run one after another, so a burst of setting changes cannot start two servers.
 let lifecycle: Promise<void> = Promise.resolve();
 
 export async function activate(context: ExtensionContext): Promise<void> {
     output = window.createOutputChannel(CLIENT_NAME, { log: true });
+    prompts = new PromptDocuments();
     context.subscriptions.push(
         output,
+        prompts,
         commands.registerCommand('cartridge.restartServer', () => restartServer()),
         workspace.onDidChangeConfiguration((event) => {
             if (needsRestart(event)) {
@@ -92,8 +99,15 @@ async function startServer(): Promise<void> {
         traceOutputChannel: output,
         revealOutputChannelOn: RevealOutputChannelOn.Never,
         middleware: {
-            executeCommand: (command, args, next) =>
-                next(command, args.length > 0 ? args : whereTheUserIs(command)),
+            executeCommand: async (command, args, next) => {
+                const prepared = await withRequest(command, args.length > 0 ? args : whereTheUserIs(command));
+                if (prepared === undefined) {
+                    return undefined; // the user dismissed the input box
+                }
+                const result = await next(command, prepared);
+                await prompts?.showResult(command, result);
+                return result;
+            },
         },
     };
     const newClient = new LanguageClient(CLIENT_ID, CLIENT_NAME, executable, clientOptions);

@@ -83,6 +83,16 @@ def test_record_crlf_checkout_is_not_an_edit(tmp_path: Path) -> None:
     assert _kinds(tmp_path, {MODEL: "select 2\nas id\n"}) == {MODEL: "replace"}
 
 
+def test_record_extra_final_newline_is_not_an_edit(tmp_path: Path) -> None:
+    """Neovim saves a file created over LSP with one more newline: still Cartridge's, replaceable."""
+    _generate(tmp_path, {MODEL: "select 1\nas id\n"})
+    (tmp_path / MODEL).write_text("select 1\nas id\n\n")
+    assert _kinds(tmp_path, {MODEL: "select 1\nas id\n"}) == {MODEL: "unchanged"}
+    assert _kinds(tmp_path, {MODEL: "select 2\nas id\n"}) == {MODEL: "replace"}
+    (tmp_path / MODEL).write_text("select 1\nas id\n-- mine\n")
+    assert _kinds(tmp_path, {MODEL: "select 2\nas id\n"}) == {MODEL: "conflict"}
+
+
 def test_record_crlf_content_unchanged_when_identical(tmp_path: Path) -> None:
     """A CRLF file whose merged content is the same bytes is unchanged (line endings are not translated)."""
     (tmp_path / YAML).parent.mkdir(parents=True)
