@@ -82,7 +82,7 @@ def plan_generation(
                 _put_sources_yaml(proposal, project, path, content)
             else:
                 proposal.put(path, content)
-        docs = staging_docs(project, target, scan, chosen, options, progress=progress)
+        docs = staging_docs(project, target, scan, chosen, options, progress=progress, files=proposal.files)
         _put_models_yaml(proposal, project, _by_yaml_file(project, chosen, docs), replace_generated=True)
     if {"intermediate", "marts"} & set(options.layers):
         _propose_marts(proposal, project, target, scan, everything, options, progress)
@@ -153,6 +153,7 @@ def staging_docs(
     options: Options,
     *,
     progress: Progress,
+    files: Mapping[str, str] | None = None,
 ) -> list[ModelDoc]:
     """The models YAML entries of `models`: comments (or full docs), and tests that passed on the data."""
     from cartridge_core.generation.docs import describe_staging, with_tests
@@ -169,7 +170,13 @@ def staging_docs(
     refs = {m.name for m in models} | _staging_models_on_disk(project)
     proposed = propose_staging_tests(scan, models, refs=refs)
     verified = verify_tests(
-        project, target, proposed, staging_models(scan), on_failure=options.on_failure, progress=progress
+        project,
+        target,
+        proposed,
+        staging_models(scan),
+        on_failure=options.on_failure,
+        progress=progress,
+        files=files,
     )
     return [with_tests(doc, tested) for doc, tested in zip(docs, verified, strict=True)]
 

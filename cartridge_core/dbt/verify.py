@@ -98,18 +98,21 @@ def verify_tests(
     on_failure: OnFailure,
     progress: Progress,
     runner: DbtRunner | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> list[ModelDoc]:
     """`docs` with every test run on the data first: kept if it passes, else dropped or made a warning.
 
     `staging` must hold the model of each doc and of each `relationships` parent (all of
-    `staging_models(scan)` always does). Descriptions pass through untouched.
+    `staging_models(scan)` always does). `files` are planned files laid over the shadow too, so the
+    project parses as it will once they are written (marts there may ref staging models still to
+    come). Descriptions pass through untouched.
     """
     probes, found = _probes(docs, staging)
     if probes:
         check_cancelled(progress)
         noun = "test" if len(probes) == 1 else "tests"
         progress.report(f"Running {len(probes)} proposed {noun} with dbt", 0)
-        invocation = _run(project, target, probes, runner or default_runner())
+        invocation = _run(project, target, probes, runner or default_runner(), files or {})
         found.update(outcomes(project, target, probes, invocation))
         kept = sum(o.passed for o in found.values())
         progress.report(f"{kept} of {len(found)} proposed tests pass on the data", 100)
@@ -239,11 +242,15 @@ def _test_entry(probe: _Probe) -> dict[str, Any]:
 
 
 def _run(
-    project: DbtProject, target: WarehouseTarget, probes: Sequence[_Probe], runner: DbtRunner
+    project: DbtProject,
+    target: WarehouseTarget,
+    probes: Sequence[_Probe],
+    runner: DbtRunner,
+    files: Mapping[str, str],
 ) -> DbtInvocation:
     """One `dbt test` of the temporary sources in the shadow; the shadow is put back afterwards."""
     path = PurePosixPath(project.models_dir, VERIFY_FILE).as_posix()
-    overlay = {path: _sources_yaml(probes), **without_hooks(project)}
+    overlay = {**files, path: _sources_yaml(probes), **without_hooks(project)}
     sources = sorted({SOURCE_PREFIX + p.place.model.source_name for p in probes})
     with _shadow_lock(project):
         sync_shadow(project, overlay)

@@ -175,3 +175,22 @@ def test_a_person_s_sources_file_gains_the_new_table_and_the_model_passes(duckdb
     assert change.kind == "replace" and change.merged
     assert change.content.startswith(edited) and "      - name: refunds\n" in change.content
     assert [c.status for c in services.check(ctx, plan)] == ["pass"] * 5
+
+
+def test_tests_run_while_marts_on_disk_ref_staging_still_to_come(duckdb_project: Path) -> None:
+    """Marts are there, their staging models were deleted: the proposals run over the planned staging."""
+    import shutil
+
+    with duckdb.connect(str(duckdb_project / "shop.duckdb")) as con:
+        con.execute(
+            "insert into raw.orders select 100 + i, 1 + i % 2, 'placed', i, now() from range(40) t(i)"
+        )
+    ctx, scan = _deep(duckdb_project)
+    services.apply(
+        ctx, services.plan_generation(ctx, scan, Options(layers=("staging", "intermediate", "marts")))
+    )
+    assert list((duckdb_project / "models" / "marts").rglob("*.sql"))
+    shutil.rmtree(duckdb_project / STAGING)
+    plan = services.plan_generation(ctx, scan, Options(tests=True))
+    yaml = next(c.content for c in plan.changes if c.path == MODELS_YAML)
+    assert "unique" in yaml and "not_null" in yaml
