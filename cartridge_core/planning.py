@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from cartridge_core.errors import CartridgeError
@@ -167,7 +167,7 @@ def staging_docs(
     from cartridge_core.dbt.verify import verify_tests
     from cartridge_core.generation.tests import propose_staging_tests
 
-    refs = {m.name for m in models} | _staging_models_on_disk(project)
+    refs = {m.name for m in models} | set(staging_sql_on_disk(project))
     proposed = propose_staging_tests(scan, models, refs=refs)
     verified = verify_tests(
         project,
@@ -197,10 +197,11 @@ def _source_docs(project: DbtProject) -> dict[tuple[str, str], ModelDoc]:
     }
 
 
-def _staging_models_on_disk(project: DbtProject) -> set[str]:
-    """Names of the staging models already in the project, that relationships tests may refer to."""
+def staging_sql_on_disk(project: DbtProject) -> dict[str, Path]:
+    """The staging models already in the project (name -> SQL file): what relationships tests may
+    refer to, and what an LLM may document."""
     folder = project.root / project.models_dir / "staging"
-    return {path.stem for path in folder.rglob("stg_*.sql")} if folder.is_dir() else set()
+    return {path.stem: path for path in folder.rglob("stg_*.sql")} if folder.is_dir() else {}
 
 
 def _by_yaml_file(

@@ -275,9 +275,9 @@ def llm_docs(
     none (a description already there, a person's or Cartridge's, is never replaced)."""
     from cartridge_core.generation.staging import staging_models
     from cartridge_core.llm import ModelSource, write_docs
-    from cartridge_core.planning import plan_yaml_additions
+    from cartridge_core.planning import plan_yaml_additions, staging_sql_on_disk
 
-    on_disk = {p.stem: p for p in (ctx.project.root / ctx.project.models_dir).rglob("stg_*.sql")}
+    on_disk = staging_sql_on_disk(ctx.project)
     models = [m for m in staging_models(warehouse) if m.name in on_disk]
     sources = [
         ModelSource(

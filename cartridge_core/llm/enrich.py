@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Literal
 
 from cartridge_core.generation.docs import describe_staging
 from cartridge_core.generation.sql import needs_quotes, render_staging_sql
-from cartridge_core.generation.staging import StagedColumn, StagingModel, generate_staging, staging_models
+from cartridge_core.generation.staging import (
+    StagedColumn,
+    StagingModel,
+    generate_staging,
+    models_yaml_path,
+    staging_models,
+)
 from cartridge_core.llm.answers import STAGING_SCHEMA, StagedColumnAnswer, StagingAnswer, StagingModelAnswer
 from cartridge_core.llm.config import LlmConfig
 from cartridge_core.llm.exchange import Message, OutputSchema, Prompt, json_text
@@ -165,8 +171,7 @@ def staging_files(
         )
         by_source.setdefault(model.source_name, []).append(doc)
     for source, source_docs in by_source.items():
-        path = PurePosixPath(project.models_dir, "staging", source, f"_{source}__models.yml").as_posix()
-        files[path] = fresh_models_yaml(source_docs)
+        files[models_yaml_path(project, source)] = fresh_models_yaml(source_docs)
     return dict(sorted(files.items()))
 
 
